@@ -1,0 +1,27 @@
+"""fastconv: the convolution operation of CNNs and image filtering, for NumPy.
+
+The kernel slides over the input from top-left to bottom-right with a stride; each window is
+multiplied element-wise with the kernel and summed; the sums are the output. ``conv1d``,
+``conv2d`` and ``conv3d`` do that with PyTorch's semantics (batches, channels, stride, padding,
+dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorithm and an
+im2col/BLAS algorithm (``plan`` says which and why).
+"""
+
+from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
+from .algorithms import Method
+from .functional import Plan, conv1d, conv2d, conv3d, plan
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Method",
+    "Plan",
+    "__version__",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "get_workspace_limit",
+    "plan",
+    "set_workspace_limit",
+    "workspace_limit",
+]

@@ -1,0 +1,81 @@
+"""Pure integer shape rules of convolution: no arrays, no validation.
+
+Every other layer (the public API, the algorithms, the tests' oracle checks, and later the
+explain and Dask edges) derives sizes from these few functions, so the geometry is defined once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Pads = tuple[tuple[int, int], ...]
+
+
+def dilated_size(kernel: int, dilation: int) -> int:
+    """Extent of a kernel of ``kernel`` taps spread ``dilation`` apart.
+
+    >>> dilated_size(3, 2)
+    5
+    """
+    return dilation * (kernel - 1) + 1
+
+
+def output_size(
+    size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int, dilation: int
+) -> int:
+    """Number of window positions along one axis.
+
+    ``floor((size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) / stride) + 1``; zero or
+    negative means the dilated kernel does not fit in the padded input.
+
+    >>> output_size(4, 3, 1, 0, 0, 1)   # the seed: 4x4 image, 3x3 kernel
+    2
+    >>> output_size(56, 3, 2, 1, 1, 1)
+    28
+    """
+    return (size + pad_lo + pad_hi - dilated_size(kernel, dilation)) // stride + 1
+
+
+def output_shape(
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Pads,
+    dilation: Sequence[int],
+) -> tuple[int, ...]:
+    """Output spatial shape for every axis (see :func:`output_size`).
+
+    >>> output_shape((224, 224), (7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1))
+    (112, 112)
+    """
+    return tuple(
+        output_size(n, k, s, lo, hi, d)
+        for n, k, s, (lo, hi), d in zip(spatial, kernel, stride, padding, dilation, strict=True)
+    )
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """Per-side padding for ``padding="same"``: TensorFlow's rule, ``out = ceil(size / stride)``.
+
+    The total padding is ``max((out - 1) * stride + dilated_kernel - size, 0)``; the odd unit
+    goes at the end (bottom/right), as in TensorFlow and in PyTorch's stride-1 ``"same"``.
+
+    >>> same_padding(5, 3, 1, 1)
+    (1, 1)
+    >>> same_padding(5, 4, 1, 1)   # even kernel: the extra pixel at the end
+    (1, 2)
+    >>> same_padding(7, 3, 2, 1)   # out = ceil(7 / 2) = 4
+    (1, 1)
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilated_size(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def padded_shape(spatial: Sequence[int], padding: Pads) -> tuple[int, ...]:
+    """Spatial shape after padding.
+
+    >>> padded_shape((4, 5), ((1, 1), (0, 2)))
+    (6, 7)
+    """
+    return tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding, strict=True))

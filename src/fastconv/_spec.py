@@ -1,0 +1,317 @@
+"""Validation and normalisation at the public boundary.
+
+Everything a user passes is checked here, once, and turned into a frozen :class:`ConvSpec`
+(tuples of ints and explicit ``(before, after)`` pads) plus NumPy arrays of known dtype. Below
+this module nothing accepts a string padding or a scalar where a tuple is meant, and no Numba
+kernel is reached with shapes that were not checked. Every user-facing message lives here and
+follows one template: ``"<function>: expected <what>, got <value>"``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._shapes import Pads, dilated_size, output_shape, padded_shape, same_padding
+
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular", "symmetric")
+
+#: ``padding_mode`` (PyTorch's names) -> ``np.pad`` mode.
+NP_PAD_MODE: dict[str, str] = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+    "symmetric": "symmetric",
+}
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """Normalised geometry of one convolution: every field is explicit, per spatial axis.
+
+    Attributes
+    ----------
+    stride, dilation : tuple of int
+        One positive entry per spatial axis.
+    padding : tuple of (int, int)
+        ``(before, after)`` padding per spatial axis, already resolved from ``"same"``/``"valid"``.
+    groups : int
+        Number of channel groups.
+    padding_mode : str
+        One of :data:`PADDING_MODES`.
+    """
+
+    stride: tuple[int, ...]
+    padding: Pads
+    dilation: tuple[int, ...]
+    groups: int
+    padding_mode: str
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial axes."""
+        return len(self.stride)
+
+
+# --------------------------------------------------------------------------------------------
+# arrays and dtypes
+
+
+def as_array(fname: str, name: str, value: Any) -> np.ndarray:
+    """``np.asarray`` with the dtype check: real floating, integer or bool only."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences and the like
+        raise TypeError(
+            f"{fname}: expected {name} to be an array-like of numbers, got {exc}"
+        ) from None
+    dt = arr.dtype
+    if dt.kind not in "biuf" or (dt.kind == "f" and dt.itemsize > 8):
+        raise TypeError(
+            f"{fname}: expected {name} to have a real floating (float16/32/64), integer or bool "
+            f"dtype, got dtype {dt}"
+        )
+    return arr
+
+
+def compute_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
+    """Return ``(compute_dtype, result_dtype)`` for the given operand dtypes.
+
+    Integers and bool count as float64; the rest promote like NumPy. float16 is computed in
+    float32 and the result is cast back.
+
+    >>> compute_dtypes(np.dtype("float32"), np.dtype("float32"))
+    (dtype('float32'), dtype('float32'))
+    >>> compute_dtypes(np.dtype("float16"), np.dtype("float16"))
+    (dtype('float32'), dtype('float16'))
+    >>> compute_dtypes(np.dtype("uint8"), np.dtype("float32"))
+    (dtype('float64'), dtype('float64'))
+    """
+    as_float = [np.dtype(np.float64) if dt.kind in "biu" else dt for dt in dtypes]
+    result = np.result_type(*as_float)
+    compute = np.dtype(np.float32) if result == np.float16 else result
+    return compute, result
+
+
+# --------------------------------------------------------------------------------------------
+# scalar parameters
+
+
+def _positive_int(fname: str, name: str, value: Any, given: Any) -> int:
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{fname}: expected {name} to be an integer, got {name}={given!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{fname}: expected {name} to be an integer, got {name}={given!r}"
+        ) from None
+    return v
+
+
+def _per_axis(fname: str, name: str, value: Any, nd: int) -> tuple[int, ...]:
+    """An int or a sequence of ``nd`` ints, each >= 1 (stride, dilation)."""
+    items = tuple(value) if isinstance(value, Sequence | np.ndarray) else (value,) * nd
+    if len(items) != nd:
+        raise ValueError(
+            f"{fname}: expected {name} to be an int or a sequence of {nd} ints, "
+            f"got {name}={value!r} of length {len(items)}"
+        )
+    out = tuple(_positive_int(fname, name, v, value) for v in items)
+    if any(v < 1 for v in out):
+        raise ValueError(f"{fname}: expected {name} to be positive, got {name}={value!r}")
+    return out
+
+
+def _groups(fname: str, groups: Any) -> int:
+    g = _positive_int(fname, "groups", groups, groups)
+    if g < 1:
+        raise ValueError(
+            f"{fname}: expected groups to be a positive integer, got groups={groups!r}"
+        )
+    return g
+
+
+def _explicit_padding(fname: str, padding: Any, nd: int) -> Pads:
+    """int | sequence of nd ints | sequence of nd (before, after) pairs -> pairs."""
+    form = (
+        f"{fname}: expected padding to be an int, a sequence of {nd} ints, a sequence of {nd} "
+        f"(before, after) pairs, 'valid' or 'same', got padding={padding!r}"
+    )
+    if isinstance(padding, Sequence | np.ndarray):
+        items = tuple(padding)
+        if len(items) != nd:
+            raise ValueError(form)
+        pairs = []
+        for item in items:
+            if isinstance(item, Sequence | np.ndarray) and not isinstance(item, str):
+                pair = tuple(item)
+                if len(pair) != 2:
+                    raise ValueError(form)
+                pairs.append(tuple(_positive_int(fname, "padding", p, padding) for p in pair))
+            else:
+                p = _positive_int(fname, "padding", item, padding)
+                pairs.append((p, p))
+    else:
+        p = _positive_int(fname, "padding", padding, padding)
+        pairs = [(p, p)] * nd
+    if any(p < 0 for pair in pairs for p in pair):
+        raise ValueError(f"{fname}: expected padding to be non-negative, got padding={padding!r}")
+    return tuple(pairs)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------------
+# the whole call
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Everything the dispatcher and the executor need, derived from shapes and dtypes only."""
+
+    spec: ConvSpec
+    input_shape: tuple[int, ...]  # always batched: (N, C, *spatial)
+    weight_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]  # batched
+    batched: bool
+    has_bias: bool
+    compute_dtype: np.dtype
+    result_dtype: np.dtype
+
+
+def normalize_conv(
+    fname: str,
+    nd: int,
+    x_shape: tuple[int, ...],
+    x_dtype: np.dtype,
+    w_shape: tuple[int, ...],
+    w_dtype: np.dtype,
+    bias_shape: tuple[int, ...] | None,
+    bias_dtype: np.dtype | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    padding_mode: Any,
+) -> Geometry:
+    """Validate one forward convolution call from shapes and dtypes alone.
+
+    Raises ``ValueError`` / ``TypeError`` naming the function, the parameter, the expected and
+    the given value. Arrays are not needed, so the result can be cached per call signature.
+    """
+    kdims = ", ".join("kD kH kW".split()[3 - nd :])
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{fname}: expected input with {nd + 1} (unbatched) or {nd + 2} (batched) dimensions, "
+            f"got input of shape {x_shape}"
+        )
+    if len(w_shape) != nd + 2:
+        raise ValueError(
+            f"{fname}: expected weight with {nd + 2} dimensions "
+            f"(out_channels, in_channels/groups, {kdims}), got weight of shape {w_shape}"
+        )
+    batched = len(x_shape) == nd + 2
+    xb = x_shape if batched else (1, *x_shape)
+    n_out, cg = w_shape[0], w_shape[1]
+    kernel = w_shape[2:]
+    spatial = xb[2:]
+    if min(kernel) < 1:
+        raise ValueError(
+            f"{fname}: expected every kernel size to be at least 1, got weight of shape {w_shape}"
+        )
+
+    g = _groups(fname, groups)
+    if n_out % g:
+        raise ValueError(
+            f"{fname}: given groups={g}, expected weight.shape[0] ({n_out}) to be divisible by {g}"
+        )
+    if xb[1] != cg * g:
+        raise ValueError(
+            f"{fname}: given groups={g} and weight of shape {w_shape}, expected input to have "
+            f"{cg * g} channels, but got input of shape {x_shape} with {xb[1]} channels"
+        )
+    s = _per_axis(fname, "stride", stride, nd)
+    d = _per_axis(fname, "dilation", dilation, nd)
+
+    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"{fname}: expected padding_mode to be one of {', '.join(map(repr, PADDING_MODES))}, "
+            f"got padding_mode={padding_mode!r}"
+        )
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads: Pads = ((0, 0),) * nd
+        elif padding == "same":
+            pads = tuple(same_padding(n, k, st, di) for n, k, st, di in zip(spatial, kernel, s, d))
+        else:
+            raise ValueError(
+                f"{fname}: expected padding to be an int, a sequence, 'valid' or 'same', "
+                f"got padding={padding!r}"
+            )
+    else:
+        pads = _explicit_padding(fname, padding, nd)
+    _check_mode_fits(fname, padding_mode, pads, spatial)
+
+    padded = padded_shape(spatial, pads)
+    dk = tuple(dilated_size(k, di) for k, di in zip(kernel, d))
+    if any(e > p for e, p in zip(dk, padded)):
+        raise ValueError(
+            f"{fname}: expected the dilated kernel {dk} to fit in the padded input {padded}, got "
+            f"weight of shape {w_shape} with dilation={d} on input of spatial shape {spatial} "
+            f"padded by {pads}"
+        )
+    if bias_shape is not None and bias_shape != (n_out,):
+        raise ValueError(
+            f"{fname}: expected bias of shape ({n_out},), got bias of shape {bias_shape}"
+        )
+
+    dtypes = [x_dtype, w_dtype] + ([bias_dtype] if bias_dtype is not None else [])
+    compute, result = compute_dtypes(*dtypes)
+    spec = ConvSpec(stride=s, padding=pads, dilation=d, groups=g, padding_mode=padding_mode)
+    out_shape = (xb[0], n_out, *output_shape(spatial, kernel, s, pads, d))
+    return Geometry(
+        spec=spec,
+        input_shape=tuple(xb),
+        weight_shape=tuple(w_shape),
+        output_shape=out_shape,
+        batched=batched,
+        has_bias=bias_shape is not None,
+        compute_dtype=compute,
+        result_dtype=result,
+    )
+
+
+def _check_mode_fits(fname: str, mode: str, pads: Pads, spatial: Sequence[int]) -> None:
+    """reflect needs pad < size; symmetric and circular pad <= size; replicate a non-empty axis."""
+    if mode == "zeros":
+        return
+    for (lo, hi), n in zip(pads, spatial):
+        widest = max(lo, hi)
+        if widest == 0:
+            continue
+        limit, rule = {
+            "reflect": (n - 1, "padding < input size"),
+            "symmetric": (n, "padding <= input size"),
+            "circular": (n, "padding <= input size"),
+            "replicate": (10**18 if n > 0 else -1, "a non-empty input"),
+        }[mode]
+        if widest > limit:
+            raise ValueError(
+                f"{fname}: padding_mode={mode!r} needs {rule} along each padded axis, got padding "
+                f"{pads} for input of spatial shape {tuple(spatial)}"
+            )
+
+
+def check_method(fname: str, method: Any, methods: Sequence[str]) -> str:
+    """``method`` must be ``"auto"`` or one of the algorithm names."""
+    allowed = ("auto", *methods)
+    if not isinstance(method, str) or method not in allowed:
+        raise ValueError(
+            f"{fname}: expected method to be one of {', '.join(map(repr, allowed))}, "
+            f"got method={method!r}"
+        )
+    return method

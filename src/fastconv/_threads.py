@@ -1,0 +1,101 @@
+"""One pool doing the parallel work, so Numba's and BLAS's threads never compete.
+
+Every Numba kernel in fastconv is serial and releases the GIL; algorithms split their output
+into disjoint tasks and run them here: on the calling thread plus ``numba.get_num_threads() - 1``
+persistent worker threads. Algorithms that alternate a gather (Numba) with a matrix product
+(BLAS) hold BLAS to one thread meanwhile: letting both libraries start their own threads
+oversubscribes the cores, and OpenBLAS's workers keep spinning after each call and slow the
+next gather several-fold. The workers are plain threads fed through queues, because a
+hand-off must cost microseconds, not the ~60 µs of a ``concurrent.futures`` round trip.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import Any, TypeVar
+
+import numba
+from threadpoolctl import ThreadpoolController
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_workers: list[queue.SimpleQueue] = []  # one inbox per worker thread
+_done: queue.SimpleQueue = queue.SimpleQueue()
+_controller: ThreadpoolController | None = None
+
+
+def num_threads() -> int:
+    """Threads fastconv uses: Numba's setting (``numba.set_num_threads`` changes it)."""
+    return numba.get_num_threads()
+
+
+def _serve(inbox: queue.SimpleQueue) -> None:
+    while True:
+        job: Callable[[], None] = inbox.get()
+        try:
+            job()
+            _done.put(None)
+        except BaseException as exc:  # handed to the caller, re-raised there
+            _done.put(exc)
+
+
+def _inboxes(count: int) -> list[queue.SimpleQueue]:
+    with _lock:
+        while len(_workers) < count:
+            inbox: queue.SimpleQueue = queue.SimpleQueue()
+            threading.Thread(
+                target=_serve, args=(inbox,), daemon=True, name=f"fastconv-{len(_workers) + 1}"
+            ).start()
+            _workers.append(inbox)
+        return _workers[:count]
+
+
+def _blas_controller() -> ThreadpoolController:
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def run_tasks(fn: Callable[[T, int], Any], tasks: Sequence[T], *, blas: bool = False) -> None:
+    """Call ``fn(task, worker)`` for every task; ``worker`` indexes a per-thread workspace.
+
+    Tasks are dealt round-robin to ``min(num_threads(), len(tasks))`` workers; the calling
+    thread is worker 0. With ``blas=True`` (the tasks call BLAS) and more than one worker, BLAS
+    is held to one thread meanwhile; a single worker leaves BLAS its own threads. The first
+    exception raised by a task is re-raised here after every worker has finished.
+    """
+    threads = min(num_threads(), len(tasks))
+    if threads <= 1:
+        for task in tasks:
+            fn(task, 0)
+        return
+
+    def work(worker: int) -> None:
+        for task in tasks[worker::threads]:
+            fn(task, worker)
+
+    limit = _blas_controller().limit(limits=1, user_api="blas") if blas else nullcontext()
+    errors: list[BaseException] = []
+    with limit, _lock_calls:
+        for i, inbox in enumerate(_inboxes(threads - 1), start=1):
+            inbox.put(lambda i=i: work(i))
+        try:
+            work(0)
+        except BaseException as exc:
+            errors.append(exc)
+        for _ in range(threads - 1):
+            result = _done.get()
+            if result is not None:
+                errors.append(result)
+    if errors:
+        raise errors[0]
+
+
+#: one parallel call at a time: calls from several user threads queue here instead of
+#: interleaving their tasks on the shared workers (and their results on ``_done``)
+_lock_calls = threading.RLock()

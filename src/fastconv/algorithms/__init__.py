@@ -1,0 +1,48 @@
+"""The algorithms, behind one signature.
+
+Each algorithm is ``run(x, w, out, geo) -> None`` on canonical operands prepared by
+``fastconv._core``: ``x`` is ``(N, C, D, H, W)`` and ``w`` is ``(O, C/groups, KD, KH, KW)``,
+both C-contiguous in the compute dtype (float32 or float64); ``out`` is the zero-filled
+``(N, O, OD, OH, OW)`` result. ``geo`` (:class:`Canonical`) holds stride, dilation and the
+*leading* zero padding per axis as 3-tuples; trailing padding is implied by ``out``'s shape.
+Non-zero padding modes were already applied to ``x``, so ``geo.pad_lo`` is zero for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Canonical(NamedTuple):
+    """Geometry of a canonical (3 spatial axes) problem, as the kernels take it."""
+
+    stride: tuple[int, int, int]
+    dilation: tuple[int, int, int]
+    pad_lo: tuple[int, int, int]
+    groups: int
+
+
+class Method(str, Enum):
+    """The algorithms fastconv can run; ``str`` so that ``Method.GEMM == "gemm"``."""
+
+    DIRECT = "direct"
+    GEMM = "gemm"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+Algorithm = Callable[[np.ndarray, np.ndarray, np.ndarray, Canonical], None]
+
+
+def get(method: Method) -> Algorithm:
+    """The ``run`` function of ``method`` (imported on first use)."""
+    if method is Method.DIRECT:
+        from .direct import run
+    else:
+        from .gemm import run
+    return run

@@ -1,0 +1,143 @@
+"""GEMM algorithm: im2col tiles multiplied by the weight matrix in BLAS (``np.matmul``).
+
+For image ``n`` and group ``g`` the result is ``out[n, g] = W_g @ col`` with ``W_g`` the
+``(O/groups, C/groups * KD*KH*KW)`` weight matrix and ``col`` the matching window matrix
+(``_numba.im2col``). The window matrix of a whole problem can be many times the input, so it is
+built in tiles of output positions (and, for huge reductions, of the reduction axis) that fit
+the workspace cap (:func:`fastconv.set_workspace_limit`), one workspace per thread. A 1×1,
+stride-1 convolution needs no window matrix at all: the input *is* the column matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._numba.im2col import im2col
+from .._options import get_workspace_limit
+from .._threads import num_threads, run_tasks
+from . import Canonical
+
+
+class Tiling(NamedTuple):
+    """How one problem is cut: positions per tile and reduction rows per chunk."""
+
+    positions: int  # output positions (columns of the window matrix) per tile
+    reduction: int  # reduction rows per chunk (== C/groups * KD*KH*KW unless that is huge)
+    tasks: int
+
+
+def plan_tiles(
+    n_images: int,
+    groups: int,
+    og: int,
+    k_total: int,
+    p_total: int,
+    itemsize: int,
+    workspace_bytes: int,
+    threads: int,
+) -> Tiling:
+    """Choose tile sizes so that ``threads`` workspaces together fit ``workspace_bytes``.
+
+    >>> plan_tiles(8, 1, 64, 576, 3136, 4, 64 * 2**20, 2)   # W4: one tile per image
+    Tiling(positions=3136, reduction=576, tasks=8)
+    >>> plan_tiles(1, 1, 8, 100, 10**6, 8, 2**20, 1).positions
+    1310
+    """
+    budget = max(workspace_bytes // max(threads, 1) // itemsize, 1)  # elements per workspace
+    if k_total <= budget:
+        reduction = k_total
+        positions = max(1, min(p_total, budget // k_total))
+    else:  # split the reduction too; partial products need an (og, positions) buffer
+        positions = 1
+        reduction = max(1, budget - og)
+    tiles_per_image = math.ceil(p_total / positions)
+    if n_images * groups * tiles_per_image < threads and p_total > 1:
+        # too few tiles to keep every thread busy: cut the positions finer
+        tiles_per_image = min(p_total, math.ceil(threads / (n_images * groups)))
+        positions = math.ceil(p_total / tiles_per_image)
+        tiles_per_image = math.ceil(p_total / positions)
+    return Tiling(positions, reduction, n_images * groups * tiles_per_image)
+
+
+def _is_pointwise(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> bool:
+    """1×1 kernel, stride 1, no padding: the input already is the window matrix."""
+    return (
+        w.shape[2:] == (1, 1, 1)
+        and geo.stride == (1, 1, 1)
+        and geo.pad_lo == (0, 0, 0)
+        and out.shape[2:] == x.shape[2:]
+    )
+
+
+def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
+    """GEMM correlation of canonical operands into ``out`` (see ``fastconv.algorithms``)."""
+    n_images, n_out = out.shape[:2]
+    out_spatial = out.shape[2:]
+    p_total = out_spatial[0] * out_spatial[1] * out_spatial[2]
+    og = n_out // geo.groups
+    cg = w.shape[1]
+    k_total = w[0].size
+    if n_images == 0 or n_out == 0 or p_total == 0:
+        return
+    if k_total == 0:  # no input channels: the sum over an empty window is zero
+        return
+    w_mat = w.reshape(geo.groups, og, k_total)
+    out_mat = out.reshape(n_images, geo.groups, og, p_total)
+    pointwise = _is_pointwise(x, w, out, geo)
+    x_mat = x.reshape(n_images, geo.groups, cg, -1) if pointwise else None
+
+    threads = num_threads()
+    tiling = plan_tiles(
+        n_images, geo.groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
+    )
+    tiles_per_image = math.ceil(p_total / tiling.positions)
+    tasks = [
+        (n, g, t * tiling.positions, min(p_total, (t + 1) * tiling.positions))
+        for n in range(n_images)
+        for g in range(geo.groups)
+        for t in range(tiles_per_image)
+    ]
+    split_k = tiling.reduction < k_total
+    workspaces: list[np.ndarray | None] = [None] * min(threads, len(tasks))
+    kernel = w.shape[2:]
+
+    def tile(task: tuple[int, int, int, int], worker: int) -> None:
+        n, g, p0, p1 = task
+        dest = out_mat[n, g, :, p0:p1]
+        if pointwise:
+            np.matmul(w_mat[g], x_mat[n, g, :, p0:p1], out=dest)
+            return
+        ws = workspaces[worker]
+        if ws is None:
+            size = tiling.reduction * tiling.positions + (og * tiling.positions if split_k else 0)
+            ws = workspaces[worker] = np.empty(size, dtype=x.dtype)
+        width = p1 - p0
+        for k0 in range(0, k_total, tiling.reduction):
+            k1 = min(k_total, k0 + tiling.reduction)
+            col = ws[: (k1 - k0) * width].reshape(k1 - k0, width)
+            im2col(
+                x,
+                n,
+                g * cg,
+                kernel,
+                out_spatial,
+                geo.stride,
+                geo.dilation,
+                geo.pad_lo,
+                k0,
+                k1,
+                p0,
+                p1,
+                col,
+            )
+            if not split_k:
+                np.matmul(w_mat[g], col, out=dest)
+            else:
+                part = ws[tiling.reduction * tiling.positions :][: og * width].reshape(og, width)
+                np.matmul(w_mat[g, :, k0:k1], col, out=part)
+                dest += part
+
+    run_tasks(tile, tasks, blas=True)

@@ -1,0 +1,357 @@
+"""CNN-style convolution with PyTorch's semantics on NumPy arrays.
+
+``conv1d``/``conv2d``/``conv3d`` compute the cross-correlation of the CNN convention (the kernel
+is *not* flipped), batched ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, with stride,
+padding (also ``"same"`` with stride > 1), padding modes, dilation, groups and bias.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._core import conv_general
+from ._dispatch import choose_method
+from ._spec import ConvSpec, Geometry, as_array, check_method, normalize_conv
+from .algorithms import Method
+
+_NAMES = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a convolution call would run, and why (returned by :func:`plan`).
+
+    Attributes
+    ----------
+    method : Method
+        The algorithm that runs (``"direct"`` or ``"gemm"``).
+    reason : str
+        Why: the rule of ``method="auto"`` that decided, or ``"forced by method=..."``.
+    geometry : Geometry
+        The normalised call: spec (stride, per-side padding, dilation, groups, padding mode),
+        batched input, weight and output shapes, compute and result dtypes.
+    """
+
+    method: Method
+    reason: str
+    geometry: Geometry
+
+    @property
+    def spec(self) -> ConvSpec:
+        """The normalised stride, padding, dilation, groups and padding mode."""
+        return self.geometry.spec
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Shape of the result (without the batch axis for unbatched input)."""
+        shape = self.geometry.output_shape
+        return shape if self.geometry.batched else shape[1:]
+
+    def __str__(self) -> str:
+        g = self.geometry
+        s = g.spec
+        return (
+            f"method: {self.method} ({self.reason})\n"
+            f"input {g.input_shape} * weight {g.weight_shape} -> output {g.output_shape}, "
+            f"{g.compute_dtype}\n"
+            f"stride={s.stride} padding={s.padding} dilation={s.dilation} groups={s.groups} "
+            f"padding_mode={s.padding_mode!r}"
+        )
+
+
+def _freeze(value: Any) -> Any:
+    """Lists (of lists) -> tuples, so that call parameters can key the plan cache."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (np.ndarray, _freeze(value.tolist()))
+    return (type(value), value)  # typed: 2.0 and True must not hit the plan cached for 2 and 1
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_plan(*key: Any) -> Plan:
+    return _make_plan(*key)
+
+
+def _thaw(value: Any) -> Any:
+    """Undo :func:`_freeze`."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], type):
+        return value[1] if value[0] is not np.ndarray else _thaw(value[1])
+    if isinstance(value, tuple):
+        return tuple(_thaw(v) for v in value)
+    return value
+
+
+def _make_plan(
+    fname: str, nd: int, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, *frozen: Any
+) -> Plan:
+    stride, padding, dilation, groups, padding_mode, method = (_thaw(v) for v in frozen)
+    geo = normalize_conv(
+        fname,
+        nd,
+        x_shape,
+        x_dtype,
+        w_shape,
+        w_dtype,
+        b_shape,
+        b_dtype,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+    )
+    check_method(fname, method, [m.value for m in Method])
+    if method == "auto":
+        chosen, reason = choose_method(geo)
+    else:
+        chosen, reason = Method(method), f"forced by method={method!r}"
+    return Plan(chosen, reason, geo)
+
+
+def _plan_call(
+    fname: str,
+    nd: int,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride,
+    padding,
+    dilation,
+    groups,
+    padding_mode,
+    method,
+) -> Plan:
+    key = (
+        fname,
+        nd,
+        x.shape,
+        x.dtype,
+        w.shape,
+        w.dtype,
+        None if b is None else b.shape,
+        None if b is None else b.dtype,
+        _freeze(stride),
+        _freeze(padding),
+        _freeze(dilation),
+        _freeze(groups),
+        _freeze(padding_mode),
+        _freeze(method),
+    )
+    try:
+        return _cached_plan(*key)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return _make_plan(*key)  # odd but maybe valid parameters: validate uncached
+
+
+def _arrays(fname: str, x: Any, weight: Any, bias: Any):
+    return (
+        as_array(fname, "input", x),
+        as_array(fname, "weight", weight),
+        None if bias is None else as_array(fname, "bias", bias),
+    )
+
+
+def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_mode, method):
+    fname = _NAMES[nd]
+    xa, wa, ba = _arrays(fname, x, weight, bias)
+    p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
+    return conv_general(xa, wa, ba, p.geometry, p.method)
+
+
+def plan(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> Plan:
+    """Say what ``conv1d/2d/3d`` would run for these arguments, without computing anything.
+
+    Takes exactly the arguments of :func:`conv2d` (the number of spatial axes comes from
+    ``weight.ndim - 2``), validates them with the same messages, and returns a :class:`Plan`
+    with the chosen ``method``, the ``reason`` and the normalised geometry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = plan(np.zeros((8, 64, 56, 56), np.float32), np.zeros((64, 64, 3, 3), np.float32),
+    ...          padding=1)
+    >>> p.method, p.output_shape
+    (<Method.GEMM: 'gemm'>, (8, 64, 56, 56))
+    >>> print(p.reason)
+    reduction of 576 products per output >= 32: BLAS matrix product
+    >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
+    <Method.DIRECT: 'direct'>
+    """
+    wa = as_array("plan", "weight", weight)
+    nd = wa.ndim - 2
+    if nd not in _NAMES:
+        raise ValueError(
+            f"plan: expected weight with 3, 4 or 5 dimensions (out_channels, in_channels/groups, "
+            f"*kernel), got weight of shape {wa.shape}"
+        )
+    xa, _, ba = _arrays(_NAMES[nd], x, wa, bias)
+    return _plan_call(
+        _NAMES[nd], nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method
+    )
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    x : array_like
+        Input of shape ``(N, C, {sp})`` or, unbatched, ``(C, {sp})``.
+    weight : array_like
+        Filters of shape ``(O, C / groups, {k})``.
+    bias : array_like, optional
+        Shape ``(O,)``, added to every output position of its channel.
+    stride : int or tuple of {nd} ints, default 1
+        Step of the window along each axis.
+    padding : int, tuple, tuple of pairs, "valid" or "same", default 0
+        An int pads every side equally; a tuple of {nd} ints pads each axis on both sides; a
+        tuple of {nd} ``(before, after)`` pairs pads each side explicitly. ``"valid"`` means no
+        padding; ``"same"`` pads so that ``out = ceil(in / stride)`` (TensorFlow's rule; for an
+        odd total the extra unit goes at the end; with stride 1 the output has the input's size).
+    dilation : int or tuple of {nd} ints, default 1
+        Spacing between kernel taps.
+    groups : int, default 1
+        Split input channels and filters into ``groups`` independent convolutions;
+        ``groups == C`` with ``O == C`` is a depthwise convolution.
+    padding_mode : {{"zeros", "reflect", "replicate", "circular", "symmetric"}}, default "zeros"
+        How the padding is filled: zeros; reflection without repeating the edge
+        (``d c b | a b c d | c b a``, needs padding < size); the edge value
+        (``a a | a b c d | d d``); periodic wrap (``c d | a b c d | a b``, padding <= size);
+        reflection repeating the edge (``b a | a b c d | d c``, padding <= size).
+    method : {{"auto", "direct", "gemm"}}, default "auto"
+        Algorithm; ``"auto"`` applies the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
+
+    Returns
+    -------
+    out : ndarray
+        Shape ``(N, O, {osp})`` (``(O, {osp})`` for unbatched input) where, per axis,
+        ``out = floor((in + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1``.
+        float32 and float64 keep their dtype, float16 is computed in float32 and returned as
+        float16, integer and bool inputs give float64; mixed dtypes promote like NumPy.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad shape, parameter or dtype, naming the parameter, the expected and the given
+        value; nothing is computed.
+"""
+
+
+def conv1d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> np.ndarray:
+    """1-D cross-correlation of a batch of multi-channel signals (PyTorch's ``conv1d``).
+
+    The kernel slides along the signal with the stride; each window is multiplied
+    element-wise with the kernel and summed (no kernel flip: the CNN convention).
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv1d([[1, 2, 3, 4, 5]], [[[1, 0, -1]]])
+    array([[-2., -2., -2.]])
+    >>> conv1d([[1, 2, 3, 4, 5]], [[[1, 1]]], stride=2, padding="same")
+    array([[ 3.,  7.,  5.]])
+    """
+    return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, method)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> np.ndarray:
+    """2-D cross-correlation of a batch of multi-channel images (PyTorch's ``conv2d``).
+
+    The kernel slides from the top-left to the bottom-right of the (padded) image with the
+    stride; each window is multiplied element-wise with the kernel and summed.
+    {params}
+    Examples
+    --------
+    The worked example of the tutorial: a 4×4 image and a 3×3 kernel, stride 1.
+
+    >>> import numpy as np
+    >>> image = np.arange(1.0, 17.0).reshape(1, 4, 4)      # (C, H, W)
+    >>> kernel = np.array([[[[1, 0, -1], [1, 0, -1], [1, 0, -1]]]])   # (O, C, kH, kW)
+    >>> conv2d(image, kernel)
+    array([[[-6., -6.],
+            [-6., -6.]]])
+    >>> conv2d(image, kernel, padding=1, padding_mode="replicate").shape
+    (1, 4, 4)
+    >>> x = np.ones((2, 4, 8, 8), np.float32)            # depthwise, stride 2, 'same'
+    >>> conv2d(x, np.ones((4, 1, 3, 3), np.float32), stride=2, padding="same", groups=4).shape
+    (2, 4, 4, 4)
+    """
+    return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode, method)
+
+
+def conv3d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> np.ndarray:
+    """3-D cross-correlation of a batch of multi-channel volumes (PyTorch's ``conv3d``).
+
+    The kernel slides through the (padded) volume with the stride; each window is multiplied
+    element-wise with the kernel and summed.
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> volume = np.ones((1, 1, 4, 4, 4))
+    >>> conv3d(volume, np.ones((2, 1, 2, 2, 2)), bias=[0.0, 0.5], stride=2)[0, :, 0, 0]
+    array([[ 8. ,  8. ],
+           [ 8.5,  8.5]])
+    """
+    return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, method)
+
+
+for _nd, _fn in ((1, conv1d), (2, conv2d), (3, conv3d)):
+    _sp = ", ".join(("D", "H", "W")[3 - _nd :])
+    _fn.__doc__ = _fn.__doc__.format(
+        params=_PARAMS_DOC.format(
+            nd=_nd,
+            sp=_sp,
+            k=", ".join("k" + a for a in _sp.split(", ")),
+            osp=", ".join("out_" + a for a in _sp.split(", ")),
+        )
+    )
