@@ -1,0 +1,283 @@
+"""Every algorithm against the reference oracle: a fixed grid, then Hypothesis-drawn problems.
+
+The draws cover N 1–3, C 1–6, every valid groups, sizes 1–17, kernels 1–7, stride 1–4,
+dilation 1–3, every padding form and mode, bias or not, float32 and float64, unbatched and
+non-contiguous input. Where PyTorch is installed the same draws are also compared with
+``torch.nn.functional.conv1d/2d/3d``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tolerances import assert_close
+
+import fastconv
+from fastconv.reference import conv_reference
+
+METHODS = ["direct", "gemm"]
+MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
+CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
+
+
+def tf_same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's 'same' rule, written independently of fastconv._shapes."""
+    out = math.ceil(size / s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+@dataclass
+class Problem:
+    """One drawn convolution: arrays, call keywords, and the explicit pads for the oracle."""
+
+    x: np.ndarray
+    w: np.ndarray
+    bias: np.ndarray | None
+    kwargs: dict[str, Any]
+    pads: tuple[tuple[int, int], ...]
+    unbatched: bool
+
+    def reference(self) -> np.ndarray:
+        x = self.x[None] if self.unbatched else self.x
+        ref = conv_reference(
+            x, self.w, self.bias, self.kwargs["stride"], self.pads, self.kwargs["dilation"],
+            self.kwargs["groups"], self.kwargs["padding_mode"],
+        )
+        return ref[0] if self.unbatched else ref
+
+
+@st.composite
+def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
+    n = draw(st.integers(1, 3))
+    c = draw(st.integers(1, 6))
+    o = draw(st.integers(1, 6))
+    groups = draw(st.sampled_from([g for g in range(1, 7) if c % g == 0 and o % g == 0]))
+    size = tuple(draw(st.integers(1, max_size)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    # the kernel fits the unpadded input (test_kernel_larger_than_input covers the rest)
+    kernel = tuple(
+        draw(st.integers(1, min(7, (sz - 1) // d + 1))) for sz, d in zip(size, dilation)
+    )
+    mode = draw(st.sampled_from(MODES))
+    # largest padding the mode allows on each axis
+    limit = [{"reflect": sz - 1, "symmetric": sz, "circular": sz}.get(mode, 4) for sz in size]
+    limit = [min(lim, 4) for lim in limit]
+    form = draw(st.sampled_from(["int", "per-axis", "per-side", "valid", "same"]))
+    if form == "int":
+        p = draw(st.integers(0, min(limit)))
+        padding: Any = p
+        pads = ((p, p),) * nd
+    elif form == "per-axis":
+        padding = tuple(draw(st.integers(0, lim)) for lim in limit)
+        pads = tuple((p, p) for p in padding)
+    elif form == "per-side":
+        pads = tuple((draw(st.integers(0, lim)), draw(st.integers(0, lim))) for lim in limit)
+        padding = pads
+    elif form == "valid":
+        padding, pads = "valid", ((0, 0),) * nd
+    else:
+        padding = "same"
+        pads = tuple(tf_same_pads(*a) for a in zip(size, kernel, stride, dilation))
+        if any(max(pr) > lim for pr, lim in zip(pads, limit)):
+            mode = "zeros"  # 'same' asked for more than the mode allows here
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, c, *size)).astype(dtype)
+    if draw(st.booleans()):  # non-contiguous input: every other element of a wider array
+        wide = rng.standard_normal((n, c, *size[:-1], 2 * size[-1])).astype(dtype)
+        wide[..., ::2] = x
+        x = wide[..., ::2]
+    w = rng.standard_normal((o, c // groups, *kernel)).astype(dtype)
+    bias = rng.standard_normal(o).astype(dtype) if draw(st.booleans()) else None
+    unbatched = n == 1 and draw(st.booleans())
+    if unbatched:
+        x = x[0]
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                  padding_mode=mode)
+    return Problem(x, w, bias, kwargs, pads, unbatched)
+
+
+def check(problem: Problem, nd: int, method: str) -> None:
+    out = CONV[nd](problem.x, problem.w, problem.bias, method=method, **problem.kwargs)
+    assert out.dtype == problem.x.dtype
+    assert_close(out, problem.reference(), problem.x.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Hypothesis: every algorithm, every geometry
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=150)
+@given(problem=problems(nd=1))
+def test_conv1d_matches_reference(problem: Problem, method: str) -> None:
+    check(problem, 1, method)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=300)
+@given(problem=problems(nd=2))
+def test_conv2d_matches_reference(problem: Problem, method: str) -> None:
+    check(problem, 2, method)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=100)
+@given(problem=problems(nd=3, max_size=9))
+def test_conv3d_matches_reference(problem: Problem, method: str) -> None:
+    check(problem, 3, method)
+
+
+@given(problem=problems(nd=2))
+def test_auto_matches_reference(problem: Problem) -> None:
+    check(problem, 2, "auto")
+
+
+# --------------------------------------------------------------------------------------------
+# a fixed grid, small enough to also run with NUMBA_DISABLE_JIT=1 (see test_jitless.py)
+
+GRID = list(
+    itertools.product(
+        [1, 2],  # stride
+        [1, 2],  # dilation
+        [0, (1, 2)],  # padding: none, asymmetric per side
+        ["zeros", "reflect", "circular"],
+        [(1, 3), (3, 1), (2, 2)],  # (groups, out channels per group): even kernels via k=2
+    )
+)
+
+
+@pytest.mark.jitless
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("stride", "dilation", "pad", "mode", "grouping"), GRID)
+def test_grid_2d(method, stride, dilation, pad, mode, grouping) -> None:
+    groups, per_group = grouping
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 2 * groups, 7, 6))
+    w = rng.standard_normal((groups * per_group, 2, 3, 2))
+    b = rng.standard_normal(groups * per_group)
+    pads = ((0, 0), (0, 0)) if pad == 0 else (pad, pad)
+    out = fastconv.conv2d(x, w, b, stride, pads, dilation, groups, padding_mode=mode,
+                          method=method)
+    ref = conv_reference(x, w, b, stride, pads, dilation, groups, mode)
+    assert_close(out, ref, np.float64)
+
+
+@pytest.mark.jitless
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("nd", [1, 3])
+def test_grid_1d_3d(method: str, nd: int) -> None:
+    rng = np.random.default_rng(nd)
+    x = rng.standard_normal((2, 4, *(5,) * nd)).astype(np.float32)
+    w = rng.standard_normal((4, 2, *(3,) * nd)).astype(np.float32)
+    out = CONV[nd](x, w, None, 2, 1, 1, 2, padding_mode="symmetric", method=method)
+    ref = conv_reference(x, w, None, 2, 1, 1, 2, "symmetric")
+    assert_close(out, ref, np.float32)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("mode", MODES)
+def test_kernel_larger_than_input(method: str, mode: str) -> None:
+    """A kernel wider than the input is fine as long as it fits in the padded input."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 3, 4))
+    w = rng.standard_normal((3, 2, 5, 5))
+    pads = ((1, 2), (1, 1)) if mode != "reflect" else ((2, 2), (1, 1))
+    out = fastconv.conv2d(x, w, padding=pads, padding_mode=mode, method=method)
+    assert_close(out, conv_reference(x, w, None, 1, pads, 1, 1, mode), np.float64)
+
+
+@pytest.mark.jitless
+@pytest.mark.parametrize("method", METHODS)
+def test_tutorial_example(method: str) -> None:
+    image = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    kernel = np.array([[[[1.0, 0, 1], [0, 1, 0], [1, 0, 1]]]])
+    out = fastconv.conv2d(image, kernel, method=method)
+    np.testing.assert_array_equal(out, [[[[30.0, 35.0], [50.0, 55.0]]]])
+
+
+@pytest.mark.parametrize("cap", [1024, 4096, 65536])
+def test_gemm_tiny_workspace_matches_reference(cap: int) -> None:
+    """Caps so small that tiles split the positions and, at 1 KiB, the reduction too."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 12, 9, 11))
+    w = rng.standard_normal((6, 12, 3, 3))
+    with fastconv.workspace_limit(cap):
+        out = fastconv.conv2d(x, w, padding=(2, 1), stride=(1, 2), method="gemm")
+    assert_close(out, conv_reference(x, w, None, (1, 2), ((2, 2), (1, 1))), np.float64)
+
+
+def test_pointwise_gemm_is_a_matrix_product() -> None:
+    """1×1 stride-1 convolutions read the input as the window matrix (no copy)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 8, 5, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 8, 1, 1)).astype(np.float32)
+    out = fastconv.conv2d(x, w, method="gemm")
+    expected = np.einsum("oc,nchw->nohw", w[:, :, 0, 0].astype(np.float64), x)
+    assert_close(out, expected, np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch parity (skipped when torch is not installed)
+
+
+
+def _torch_conv(problem: Problem, nd: int) -> np.ndarray:
+    import torch
+
+    functional = torch.nn.functional
+    x = torch.from_numpy(np.ascontiguousarray(problem.x, np.float64))
+    if problem.unbatched:
+        x = x[None]
+    mode = problem.kwargs["padding_mode"]
+    flat = [p for pair in reversed(problem.pads) for p in pair]  # F.pad: last axis first
+    torch_mode = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect",
+                  "circular": "circular"}[mode]
+    x = functional.pad(x, flat, mode=torch_mode)
+    w = torch.from_numpy(problem.w.astype(np.float64))
+    b = None if problem.bias is None else torch.from_numpy(problem.bias.astype(np.float64))
+    conv = {1: functional.conv1d, 2: functional.conv2d, 3: functional.conv3d}[nd]
+    out = conv(x, w, b, stride=problem.kwargs["stride"], dilation=problem.kwargs["dilation"],
+               groups=problem.kwargs["groups"]).numpy()
+    return out[0] if problem.unbatched else out
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@given(data=st.data())
+def test_matches_torch(nd: int, data: st.DataObject) -> None:
+    pytest.importorskip("torch")
+    problem = data.draw(problems(nd=nd, max_size=17 if nd < 3 else 9))
+    if problem.kwargs["padding_mode"] == "symmetric":
+        problem.kwargs["padding_mode"] = "zeros"  # PyTorch has no symmetric padding
+    out = CONV[nd](problem.x, problem.w, problem.bias, **problem.kwargs)
+    assert_close(out, _torch_conv(problem, nd), problem.x.dtype)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2, "same", "valid"])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_padding_forms_match_torch_conv2d(padding: Any, mode: str) -> None:
+    """PyTorch's own padding argument and padding_mode (stride 1, where 'same' is allowed)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 4, 8, 7))
+    w = rng.standard_normal((6, 2, 3, 4))  # an even kernel width
+    ours = fastconv.conv2d(x, w, padding=padding, groups=2, padding_mode=mode)
+    theirs = torch.nn.functional.conv2d if mode == "zeros" else None
+    if theirs is not None:
+        ref = theirs(torch.from_numpy(x), torch.from_numpy(w), padding=padding, groups=2)
+    else:
+        layer = torch.nn.Conv2d(4, 6, (3, 4), padding=padding, groups=2, padding_mode=mode,
+                                bias=False, dtype=torch.float64)
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            ref = layer(torch.from_numpy(x))
+    assert_close(ours, ref.detach().numpy(), np.float64)
