@@ -8,12 +8,12 @@ padding (also ``"same"`` with stride > 1), padding modes, dilation, groups and b
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._core import conv_general
+from ._core import Layout, conv_general, layout
 from ._dispatch import choose_method
 from ._spec import ConvSpec, Geometry, as_array, check_method, normalize_conv
 from .algorithms import Method
@@ -39,6 +39,7 @@ class Plan:
     method: Method
     reason: str
     geometry: Geometry
+    layout: Layout = field(repr=False, compare=False)
 
     @property
     def spec(self) -> ConvSpec:
@@ -65,6 +66,8 @@ class Plan:
 
 def _freeze(value: Any) -> Any:
     """Lists (of lists) -> tuples, so that call parameters can key the plan cache."""
+    if type(value) is int or type(value) is str:  # the common case, kept cheap
+        return value
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, np.ndarray):
@@ -110,7 +113,7 @@ def _make_plan(
         chosen, reason = choose_method(geo)
     else:
         chosen, reason = Method(method), f"forced by method={method!r}"
-    return Plan(chosen, reason, geo)
+    return Plan(chosen, reason, geo, layout(geo))
 
 
 def _plan_call(
@@ -162,7 +165,7 @@ def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_m
     fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
-    return conv_general(xa, wa, ba, p.geometry, p.method)
+    return conv_general(xa, wa, ba, p.geometry, p.method, p.layout)
 
 
 def plan(

@@ -2,8 +2,8 @@
 
 Each algorithm is ``run(x, w, out, geo) -> None`` on canonical operands prepared by
 ``fastconv._core``: ``x`` is ``(N, C, D, H, W)`` and ``w`` is ``(O, C/groups, KD, KH, KW)``,
-both C-contiguous in the compute dtype (float32 or float64); ``out`` is the zero-filled
-``(N, O, OD, OH, OW)`` result. ``geo`` (:class:`Canonical`) holds stride, dilation and the
+both C-contiguous in the compute dtype (float32 or float64); ``out`` is the uninitialised
+``(N, O, OD, OH, OW)`` result, which the algorithm overwrites entirely. ``geo`` (:class:`Canonical`) holds stride, dilation and the
 *leading* zero padding per axis as 3-tuples; trailing padding is implied by ``out``'s shape.
 Non-zero padding modes were already applied to ``x``, so ``geo.pad_lo`` is zero for them.
 """
@@ -39,10 +39,16 @@ class Method(str, Enum):
 Algorithm = Callable[[np.ndarray, np.ndarray, np.ndarray, Canonical], None]
 
 
+_registry: dict[Method, Algorithm] = {}
+
+
 def get(method: Method) -> Algorithm:
-    """The ``run`` function of ``method`` (imported on first use)."""
-    if method is Method.DIRECT:
-        from .direct import run
-    else:
-        from .gemm import run
+    """The ``run`` function of ``method`` (its module is imported on first use)."""
+    run = _registry.get(method)
+    if run is None:
+        if method is Method.DIRECT:
+            from .direct import run
+        else:
+            from .gemm import run
+        _registry[method] = run
     return run

@@ -18,7 +18,10 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
     """Direct correlation of canonical operands into ``out`` (see ``fastconv.algorithms``)."""
     n_rows = math.prod(out.shape[:4])
     macs = out.size * w[0].size
-    n_tasks = 1 if macs < PARALLEL_MIN_MACS else min(n_rows, num_threads())
+    if macs < PARALLEL_MIN_MACS:  # the common tiny case: no task list, no thread hand-off
+        correlate_rows(x, w, out, geo.stride, geo.dilation, geo.pad_lo, geo.groups, 0, n_rows)
+        return
+    n_tasks = min(n_rows, num_threads())
     bounds = [n_rows * i // n_tasks for i in range(n_tasks + 1)]
 
     def rows(task: int, worker: int) -> None:

@@ -83,6 +83,7 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
     if n_images == 0 or n_out == 0 or p_total == 0:
         return
     if k_total == 0:  # no input channels: the sum over an empty window is zero
+        out.fill(0)
         return
     w_mat = w.reshape(geo.groups, og, k_total)
     out_mat = out.reshape(n_images, geo.groups, og, p_total)
@@ -133,8 +134,8 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
                 p1,
                 col,
             )
-            if not split_k:
-                np.matmul(w_mat[g], col, out=dest)
+            if k0 == 0:
+                np.matmul(w_mat[g, :, k0:k1], col, out=dest)
             else:
                 part = ws[tiling.reduction * tiling.positions :][: og * width].reshape(og, width)
                 np.matmul(w_mat[g, :, k0:k1], col, out=part)
