@@ -35,8 +35,9 @@ def test_bad_option_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_console_script_runs_as_module() -> None:
-    result = subprocess.run([sys.executable, "-m", "fastconv", "--version"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "fastconv", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and result.stdout.startswith("fastconv ")
 
 

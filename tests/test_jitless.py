@@ -20,9 +20,22 @@ TESTS = Path(__file__).parent
 def test_jitless_subset_passes() -> None:
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "jitless", "-p", "no:cacheprovider",
-         str(TESTS / "test_methods.py")],
-        env=env, capture_output=True, text=True, timeout=600, cwd=TESTS.parent,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-m",
+            "jitless",
+            "-p",
+            "no:cacheprovider",
+            str(TESTS / "test_methods.py"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=TESTS.parent,
     )
     summary = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -48,8 +48,14 @@ class Problem:
     def reference(self) -> np.ndarray:
         x = self.x[None] if self.unbatched else self.x
         ref = conv_reference(
-            x, self.w, self.bias, self.kwargs["stride"], self.pads, self.kwargs["dilation"],
-            self.kwargs["groups"], self.kwargs["padding_mode"],
+            x,
+            self.w,
+            self.bias,
+            self.kwargs["stride"],
+            self.pads,
+            self.kwargs["dilation"],
+            self.kwargs["groups"],
+            self.kwargs["padding_mode"],
         )
         return ref[0] if self.unbatched else ref
 
@@ -64,9 +70,7 @@ def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
     stride = tuple(draw(st.integers(1, 4)) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     # the kernel fits the unpadded input (test_kernel_larger_than_input covers the rest)
-    kernel = tuple(
-        draw(st.integers(1, min(7, (sz - 1) // d + 1))) for sz, d in zip(size, dilation)
-    )
+    kernel = tuple(draw(st.integers(1, min(7, (sz - 1) // d + 1))) for sz, d in zip(size, dilation))
     mode = draw(st.sampled_from(MODES))
     # largest padding the mode allows on each axis
     limit = [{"reflect": sz - 1, "symmetric": sz, "circular": sz}.get(mode, 4) for sz in size]
@@ -101,8 +105,9 @@ def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
     unbatched = n == 1 and draw(st.booleans())
     if unbatched:
         x = x[0]
-    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                  padding_mode=mode)
+    kwargs = dict(
+        stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode
+    )
     return Problem(x, w, bias, kwargs, pads, unbatched)
 
 
@@ -166,8 +171,7 @@ def test_grid_2d(method, stride, dilation, pad, mode, grouping) -> None:
     w = rng.standard_normal((groups * per_group, 2, 3, 2))
     b = rng.standard_normal(groups * per_group)
     pads = ((0, 0), (0, 0)) if pad == 0 else (pad, pad)
-    out = fastconv.conv2d(x, w, b, stride, pads, dilation, groups, padding_mode=mode,
-                          method=method)
+    out = fastconv.conv2d(x, w, b, stride, pads, dilation, groups, padding_mode=mode, method=method)
     ref = conv_reference(x, w, b, stride, pads, dilation, groups, mode)
     assert_close(out, ref, np.float64)
 
@@ -230,7 +234,6 @@ def test_pointwise_gemm_is_a_matrix_product() -> None:
 # PyTorch parity (skipped when torch is not installed)
 
 
-
 def _torch_conv(problem: Problem, nd: int) -> np.ndarray:
     import torch
 
@@ -240,14 +243,24 @@ def _torch_conv(problem: Problem, nd: int) -> np.ndarray:
         x = x[None]
     mode = problem.kwargs["padding_mode"]
     flat = [p for pair in reversed(problem.pads) for p in pair]  # F.pad: last axis first
-    torch_mode = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect",
-                  "circular": "circular"}[mode]
+    torch_mode = {
+        "zeros": "constant",
+        "replicate": "replicate",
+        "reflect": "reflect",
+        "circular": "circular",
+    }[mode]
     x = functional.pad(x, flat, mode=torch_mode)
     w = torch.from_numpy(problem.w.astype(np.float64))
     b = None if problem.bias is None else torch.from_numpy(problem.bias.astype(np.float64))
     conv = {1: functional.conv1d, 2: functional.conv2d, 3: functional.conv3d}[nd]
-    out = conv(x, w, b, stride=problem.kwargs["stride"], dilation=problem.kwargs["dilation"],
-               groups=problem.kwargs["groups"]).numpy()
+    out = conv(
+        x,
+        w,
+        b,
+        stride=problem.kwargs["stride"],
+        dilation=problem.kwargs["dilation"],
+        groups=problem.kwargs["groups"],
+    ).numpy()
     return out[0] if problem.unbatched else out
 
 
@@ -275,8 +288,16 @@ def test_padding_forms_match_torch_conv2d(padding: Any, mode: str) -> None:
     if theirs is not None:
         ref = theirs(torch.from_numpy(x), torch.from_numpy(w), padding=padding, groups=2)
     else:
-        layer = torch.nn.Conv2d(4, 6, (3, 4), padding=padding, groups=2, padding_mode=mode,
-                                bias=False, dtype=torch.float64)
+        layer = torch.nn.Conv2d(
+            4,
+            6,
+            (3, 4),
+            padding=padding,
+            groups=2,
+            padding_mode=mode,
+            bias=False,
+            dtype=torch.float64,
+        )
         with torch.no_grad():
             layer.weight.copy_(torch.from_numpy(w))
             ref = layer(torch.from_numpy(x))

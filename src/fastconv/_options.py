@@ -31,6 +31,8 @@ def set_workspace_limit(nbytes: int) -> int:
     >>> _ = set_workspace_limit(old)
     """
     try:
+        if isinstance(nbytes, bool):  # True is an int to Python, not a size
+            raise TypeError
         value = operator.index(nbytes)
     except TypeError:
         raise TypeError(

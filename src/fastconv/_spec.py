@@ -102,7 +102,8 @@ def compute_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
 # scalar parameters
 
 
-def _positive_int(fname: str, name: str, value: Any, given: Any) -> int:
+def _as_int(fname: str, name: str, value: Any, given: Any) -> int:
+    """``value`` as a Python int (no bools, no floats, within int64); sign checked by callers."""
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{fname}: expected {name} to be an integer, got {name}={given!r}")
     try:
@@ -111,6 +112,8 @@ def _positive_int(fname: str, name: str, value: Any, given: Any) -> int:
         raise TypeError(
             f"{fname}: expected {name} to be an integer, got {name}={given!r}"
         ) from None
+    if not -(2**62) < v < 2**62:  # the kernels index in int64; leave room for sums
+        raise ValueError(f"{fname}: expected {name} to be below 2**62, got {name}={given!r}")
     return v
 
 
@@ -122,14 +125,14 @@ def _per_axis(fname: str, name: str, value: Any, nd: int) -> tuple[int, ...]:
             f"{fname}: expected {name} to be an int or a sequence of {nd} ints, "
             f"got {name}={value!r} of length {len(items)}"
         )
-    out = tuple(_positive_int(fname, name, v, value) for v in items)
+    out = tuple(_as_int(fname, name, v, value) for v in items)
     if any(v < 1 for v in out):
         raise ValueError(f"{fname}: expected {name} to be positive, got {name}={value!r}")
     return out
 
 
 def _groups(fname: str, groups: Any) -> int:
-    g = _positive_int(fname, "groups", groups, groups)
+    g = _as_int(fname, "groups", groups, groups)
     if g < 1:
         raise ValueError(
             f"{fname}: expected groups to be a positive integer, got groups={groups!r}"
@@ -153,12 +156,12 @@ def _explicit_padding(fname: str, padding: Any, nd: int) -> Pads:
                 pair = tuple(item)
                 if len(pair) != 2:
                     raise ValueError(form)
-                pairs.append(tuple(_positive_int(fname, "padding", p, padding) for p in pair))
+                pairs.append(tuple(_as_int(fname, "padding", p, padding) for p in pair))
             else:
-                p = _positive_int(fname, "padding", item, padding)
+                p = _as_int(fname, "padding", item, padding)
                 pairs.append((p, p))
     else:
-        p = _positive_int(fname, "padding", padding, padding)
+        p = _as_int(fname, "padding", padding, padding)
         pairs = [(p, p)] * nd
     if any(p < 0 for pair in pairs for p in pair):
         raise ValueError(f"{fname}: expected padding to be non-negative, got padding={padding!r}")

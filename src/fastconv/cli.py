@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the worked example and time a 512×512 image")
     demo.add_argument("--size", type=int, default=512, help="side of the timed image (512)")
     commands.add_parser(
-        "bench", help="benchmark against installed peers (options: fastconv bench --help)",
+        "bench",
+        help="benchmark against installed peers (options: fastconv bench --help)",
         add_help=False,
     )
     return parser

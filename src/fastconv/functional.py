@@ -198,7 +198,11 @@ def plan(
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     """
-    wa = as_array("plan", "weight", weight)
+    try:  # name the function the call would be, so plan() and the call say the same
+        fname = _NAMES.get(np.ndim(weight) - 2, "plan")
+    except ValueError:  # ragged nesting: as_array reports it
+        fname = "plan"
+    wa = as_array(fname, "weight", weight)
     nd = wa.ndim - 2
     if nd not in _NAMES:
         raise ValueError(
@@ -279,7 +283,7 @@ def conv1d(
     >>> conv1d([[1, 2, 3, 4, 5]], [[[1, 0, -1]]])
     array([[-2., -2., -2.]])
     >>> conv1d([[1, 2, 3, 4, 5]], [[[1, 1]]], stride=2, padding="same")
-    array([[ 3.,  7.,  5.]])
+    array([[3., 7., 5.]])
     """
     return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, method)
 
@@ -342,8 +346,8 @@ def conv3d(
     >>> import numpy as np
     >>> volume = np.ones((1, 1, 4, 4, 4))
     >>> conv3d(volume, np.ones((2, 1, 2, 2, 2)), bias=[0.0, 0.5], stride=2)[0, :, 0, 0]
-    array([[ 8. ,  8. ],
-           [ 8.5,  8.5]])
+    array([[8. , 8. ],
+           [8.5, 8.5]])
     """
     return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, method)
 

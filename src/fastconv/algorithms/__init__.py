@@ -3,8 +3,9 @@
 Each algorithm is ``run(x, w, out, geo) -> None`` on canonical operands prepared by
 ``fastconv._core``: ``x`` is ``(N, C, D, H, W)`` and ``w`` is ``(O, C/groups, KD, KH, KW)``,
 both C-contiguous in the compute dtype (float32 or float64); ``out`` is the uninitialised
-``(N, O, OD, OH, OW)`` result, which the algorithm overwrites entirely. ``geo`` (:class:`Canonical`) holds stride, dilation and the
-*leading* zero padding per axis as 3-tuples; trailing padding is implied by ``out``'s shape.
+``(N, O, OD, OH, OW)`` result, which the algorithm overwrites entirely. ``geo``
+(:class:`Canonical`) holds stride, dilation and the *leading* zero padding per axis as
+3-tuples; trailing padding is implied by ``out``'s shape.
 Non-zero padding modes were already applied to ``x``, so ``geo.pad_lo`` is zero for them.
 """
 
