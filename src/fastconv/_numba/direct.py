@@ -13,8 +13,8 @@ the loop into FMA vector code. Columns where some tap of a block would read outs
 (the ragged edges of zero padding) are finished tap by tap.
 
 Two details keep the inner loops vectorisable: no array views are made per row (each view costs
-atomic reference counting, slicing weights included), and flat indices are unsigned (``uint64``), which spares them
-Numba's negative-index wraparound check.
+atomic reference counting, slicing weights included), and flat indices are unsigned
+(``uint64``), which spares them Numba's negative-index wraparound check.
 """
 
 from __future__ import annotations
@@ -137,11 +137,13 @@ def _block(of, ob, xf, xb, wf, wb, KH, KW, oh, kh0, kw0, H, W, sh, sw, dh, dw, p
     c0 = lo * sw + kw0 * dw - pw  # input column of the block's first tap at output column lo
     if hi > lo:
         if nh == 3 and nw == 3 and i0 >= 0 and i0 + 2 * dh < H:
+            r0 = wb + kh0 * KW + kw0  # first weight of each of the block's three rows
+            r1 = r0 + KW
+            r2 = r1 + KW
             weights = (
-                wf[wb + (kh0) * KW + kw0], wf[wb + (kh0) * KW + kw0 + 1], wf[wb + (kh0) * KW + kw0 + 2],
-                wf[wb + (kh0 + 1) * KW + kw0], wf[wb + (kh0 + 1) * KW + kw0 + 1],
-                wf[wb + (kh0 + 1) * KW + kw0 + 2], wf[wb + (kh0 + 2) * KW + kw0],
-                wf[wb + (kh0 + 2) * KW + kw0 + 1], wf[wb + (kh0 + 2) * KW + kw0 + 2],
+                wf[r0], wf[r0 + 1], wf[r0 + 2],
+                wf[r1], wf[r1 + 1], wf[r1 + 2],
+                wf[r2], wf[r2 + 1], wf[r2 + 2],
             )  # fmt: skip
             b0 = u8(xb + i0 * W + c0)
             _taps9(of, ob + u8(lo), hi - lo, xf, b0, b0 + u8(dh * W), b0 + u8(2 * dh * W),
