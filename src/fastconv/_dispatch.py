@@ -1,15 +1,16 @@
 """Algorithm choice: a pure, inspectable function of shapes, geometry and dtype.
 
-The rule (``method="auto"``), in order:
+The rule of ``method="auto"``: *direct* when each window feeds few filters, *gemm* otherwise.
 
-1. **Tiny problems** (fewer than ``TINY_MACS`` multiply-adds in all): *direct*. Nothing is worth
-   amortising; the direct kernel has the least call overhead.
-2. **Short reductions** (each output sums fewer than ``GEMM_MIN_REDUCTION`` products,
-   ``C/groups * prod(kernel)``): *direct*. Single-channel filtering and depthwise layers give
-   BLAS too little work per output to pay for building the window matrix.
-3. Otherwise *gemm*: multi-channel layers are matrix products, and BLAS does those best.
+- ``O/groups == 1`` (single-filter image filtering, depthwise layers): *direct*. A matrix
+  product with one row is a matrix-vector product; BLAS gains nothing and gemm still pays for
+  building the window matrix.
+- ``O/groups * C/groups * prod(kernel) < GEMM_MIN_WORK``: *direct*. With few filters per group
+  and short windows, building the window matrix costs more than the product saves.
+- otherwise *gemm*: the window matrix is built once and reused by every filter of the group,
+  and BLAS multiplies at close to the machine's peak.
 
-The thresholds are measured, not guessed; :data:`THRESHOLDS` says where.
+The threshold is measured, not guessed; :data:`THRESHOLDS` says where.
 """
 
 from __future__ import annotations
@@ -21,43 +22,44 @@ from .algorithms import Method
 
 #: name -> (value, provenance)
 THRESHOLDS: dict[str, tuple[int, str]] = {
-    "TINY_MACS": (
-        4096,
-        "bench/crossover.py on the 2-core AVX2 dev machine (2026-11-25): below ~4k MACs the "
-        "direct kernel's call costs less than gemm's tiling and matmul set-up",
-    ),
-    "GEMM_MIN_REDUCTION": (
-        32,
-        "bench/crossover.py on the 2-core AVX2 dev machine (2026-11-25): N=8, 56x56, 3x3, "
-        "C/groups swept 1..16; gemm overtakes direct between 2 and 4 input channels "
-        "(reduction 18..36)",
+    "GEMM_MIN_WORK": (
+        48,
+        "bench/crossover.py on the 2-core AVX-512 dev VM (2026-11-25): N=8, 56x56, 3x3, "
+        "padding 1, groups=4, O/groups in {1,2,3,4,6,8} x C/groups in {1,4,16}; gemm won "
+        "every point with O/groups * C/groups * 9 >= 54, direct every point <= 36 and every "
+        "point with O/groups == 1",
     ),
 }
-TINY_MACS = THRESHOLDS["TINY_MACS"][0]
-GEMM_MIN_REDUCTION = THRESHOLDS["GEMM_MIN_REDUCTION"][0]
+GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 
 
 def choose_method(geo: Geometry) -> tuple[Method, str]:
     """Return the algorithm ``method="auto"`` runs for this problem, and why.
 
-    >>> from fastconv._spec import normalize_conv
     >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
     >>> f4 = np.dtype("float32")
     >>> geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4,
     ...                      None, None, 1, 1, 1, 1, "zeros")
-    >>> choose_method(geo)
-    (<Method.GEMM: 'gemm'>, 'reduction of 576 products per output >= 32: BLAS matrix product')
+    >>> method, reason = choose_method(geo)
+    >>> method
+    <Method.GEMM: 'gemm'>
+    >>> print(reason)
+    64 filters per group share each window of 576 values: BLAS matrix product
+    >>> geo = normalize_conv("conv2d", 2, (1, 512, 512), f4, (1, 1, 3, 3), f4,
+    ...                      None, None, 1, 0, 1, 1, "zeros")
+    >>> choose_method(geo)[1]
+    'one filter per group: direct row accumulation'
     """
-    w = geo.weight_shape
-    reduction = math.prod(w[1:])
-    macs = math.prod(geo.output_shape) * reduction
-    if macs < TINY_MACS:
-        return Method.DIRECT, f"tiny problem ({macs} multiply-adds < {TINY_MACS})"
-    if reduction < GEMM_MIN_REDUCTION:
+    per_group = geo.weight_shape[0] // geo.spec.groups
+    window = math.prod(geo.weight_shape[1:])
+    if per_group == 1:
+        return Method.DIRECT, "one filter per group: direct row accumulation"
+    if per_group * window < GEMM_MIN_WORK:
         return Method.DIRECT, (
-            f"reduction of {reduction} products per output < {GEMM_MIN_REDUCTION}: "
-            "too little work per output for BLAS"
+            f"{per_group} filters per group x window of {window} values < {GEMM_MIN_WORK}: "
+            "too little reuse for a window matrix"
         )
     return Method.GEMM, (
-        f"reduction of {reduction} products per output >= {GEMM_MIN_REDUCTION}: BLAS matrix product"
+        f"{per_group} filters per group share each window of {window} values: BLAS matrix product"
     )

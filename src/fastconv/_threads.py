@@ -61,15 +61,22 @@ def _blas_controller() -> ThreadpoolController:
     return _controller
 
 
-def run_tasks(fn: Callable[[T, int], Any], tasks: Sequence[T], *, blas: bool = False) -> None:
+def run_tasks(
+    fn: Callable[[T, int], Any],
+    tasks: Sequence[T],
+    *,
+    blas: bool = False,
+    threads: int | None = None,
+) -> None:
     """Call ``fn(task, worker)`` for every task; ``worker`` indexes a per-thread workspace.
 
     Tasks are dealt round-robin to ``min(num_threads(), len(tasks))`` workers; the calling
     thread is worker 0. With ``blas=True`` (the tasks call BLAS) and more than one worker, BLAS
     is held to one thread meanwhile; a single worker leaves BLAS its own threads. The first
-    exception raised by a task is re-raised here after every worker has finished.
+    exception raised by a task is re-raised here after every worker has finished. ``threads``
+    caps the workers (default: ``num_threads()``).
     """
-    threads = min(num_threads(), len(tasks))
+    threads = min(num_threads() if threads is None else threads, len(tasks))
     if threads <= 1:
         for task in tasks:
             fn(task, 0)

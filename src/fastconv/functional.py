@@ -194,7 +194,7 @@ def plan(
     >>> p.method, p.output_shape
     (<Method.GEMM: 'gemm'>, (8, 64, 56, 56))
     >>> print(p.reason)
-    reduction of 576 products per output >= 32: BLAS matrix product
+    64 filters per group share each window of 576 values: BLAS matrix product
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     """
