@@ -1,0 +1,61 @@
+"""The ``method="auto"`` rule: a pure function of shapes, with measured thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv._dispatch import GEMM_MIN_WORK, THRESHOLDS
+
+F32 = np.float32
+
+
+def method_for(x_shape, w_shape, **kwargs) -> str:
+    return fastconv.plan(np.zeros(x_shape, F32), np.zeros(w_shape, F32), **kwargs).method.value
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kwargs", "expected"),
+    [
+        ((1, 1, 4, 4), (1, 1, 3, 3), {}, "direct"),  # W0: the tutorial
+        ((1, 1, 512, 512), (1, 1, 3, 3), {}, "direct"),  # W1: single-filter filtering
+        ((8, 128, 56, 56), (128, 1, 3, 3), {"groups": 128, "padding": 1}, "direct"),  # W6
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "gemm"),  # W4
+        ((8, 256, 28, 28), (64, 256, 1, 1), {}, "gemm"),  # W7: pointwise
+        ((8, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm"),  # W8
+        ((2, 4, 9, 9), (8, 1, 3, 3), {"groups": 4}, "direct"),  # 2 filters x 9 = 18 < 48
+        ((2, 4, 9, 9), (24, 1, 3, 3), {"groups": 4}, "gemm"),  # 6 filters x 9 = 54 >= 48
+    ],
+)
+def test_auto_rule(x_shape, w_shape, kwargs, expected) -> None:
+    assert method_for(x_shape, w_shape, **kwargs) == expected
+
+
+def test_rule_boundary_is_the_threshold() -> None:
+    below = method_for((1, 2, 8, 8), (GEMM_MIN_WORK // 4 - 1, 2, 1, 2))  # work = 4*(T/4 - 1)
+    at = method_for((1, 2, 8, 8), (GEMM_MIN_WORK // 4, 2, 1, 2))  # work = T
+    assert (below, at) == ("direct", "gemm")
+
+
+@pytest.mark.parametrize("method", ["direct", "gemm"])
+def test_forced_method_overrides_and_says_so(method: str) -> None:
+    p = fastconv.plan(np.zeros((8, 64, 8, 8)), np.zeros((64, 64, 3, 3)), method=method)
+    assert p.method == method
+    assert p.reason == f"forced by method={method!r}"
+
+
+def test_every_threshold_names_its_provenance_script() -> None:
+    root = Path(__file__).resolve().parents[1]
+    for name, (value, provenance) in THRESHOLDS.items():
+        assert value > 0, name
+        scripts = [word for word in provenance.split() if word.startswith("bench/")]
+        assert scripts and all((root / s).exists() for s in scripts), (name, provenance)
+
+
+def test_plan_prints_method_reason_and_geometry() -> None:
+    text = str(fastconv.plan(np.zeros((2, 3, 10, 10)), np.zeros((4, 3, 3, 3)), padding="same"))
+    assert text.splitlines()[0].startswith("method: ")
+    assert "padding=((1, 1), (1, 1))" in text and "output (2, 4, 10, 10)" in text
