@@ -22,11 +22,11 @@ import fastconv
 METHODS = ("direct", "gemm")
 
 
-def median_ms(fn: Callable[[], object], repeats: int = 7) -> float:
+def median_ms(fn: Callable[[], object], repeats: int = 7, gap: float = 0.0) -> float:
     """Median over ``repeats`` samples; each sample loops the call for >= 20 ms.
 
-    No idle gap here: both methods run the same thread pool back to back, and after an idle
-    gap this VM adds ~0.2 ms of wake-up to any call, which would hide the small problems.
+    By default no idle gap: both methods run the same thread pool back to back, and after an
+    idle gap this VM adds ~0.2 ms of wake-up to the first call, which would hide small problems.
     """
     fn()  # warm-up: compiles, plans
     start = time.perf_counter()
@@ -34,6 +34,7 @@ def median_ms(fn: Callable[[], object], repeats: int = 7) -> float:
     loops = max(1, int(0.02 / max(time.perf_counter() - start, 1e-7)))
     samples = []
     for _ in range(repeats):
+        time.sleep(gap)
         start = time.perf_counter()
         for _ in range(loops):
             fn()
@@ -72,6 +73,31 @@ def sweep_small_images() -> None:
         print(f"{size:>5} {t['direct']:>10.1f} {t['gemm']:>8.1f}  {min(t, key=t.get)}")
 
 
+def sweep_threads() -> None:
+    """One thread or the pool for the direct method, timed as the benchmark times: an idle gap
+    (0.2 s) before each sample, so the pool's workers have to wake up (``PARALLEL_MIN_MACS`` in
+    ``fastconv.algorithms.direct``)."""
+    from fastconv.algorithms import direct
+
+    print("\ndirect method, one 3x3 filter, float32, 0.2 s idle gap before each sample")
+    print(f"{'size':>5} {'M MACs':>7} {'pool ms':>8} {'1 thread ms':>12}  faster")
+    rng = np.random.default_rng(2)
+    default = direct.PARALLEL_MIN_MACS
+    try:
+        for size in (512, 724, 1024, 1448, 2048):
+            x = rng.random((1, 1, size, size), dtype=np.float32)
+            w = rng.random((1, 1, 3, 3), dtype=np.float32)
+            t = {}
+            for name, limit in (("pool", 0), ("1 thread", 1 << 62)):
+                direct.PARALLEL_MIN_MACS = limit
+                t[name] = median_ms(lambda: fastconv.conv2d(x, w), gap=0.2)  # noqa: B023
+            print(f"{size:>5} {9 * (size - 2) ** 2 / 1e6:>7.1f} {t['pool']:>8.3f} "
+                  f"{t['1 thread']:>12.3f}  {min(t, key=t.get)}")  # fmt: skip
+    finally:
+        direct.PARALLEL_MIN_MACS = default
+
+
 if __name__ == "__main__":
     sweep_filters_per_group()
     sweep_small_images()
+    sweep_threads()

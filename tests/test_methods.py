@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tolerances import assert_close
 
@@ -302,3 +302,40 @@ def test_padding_forms_match_torch_conv2d(padding: Any, mode: str) -> None:
             layer.weight.copy_(torch.from_numpy(w))
             ref = layer(torch.from_numpy(x))
     assert_close(ours, ref.detach().numpy(), np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# the thread pool: small problems run on the calling thread, so force the parallel paths
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastconv.algorithms import direct, gemm
+
+    monkeypatch.setattr(direct, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_MACS", 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problem=problems(nd=2))
+def test_parallel_paths_match_reference(always_parallel, problem: Problem, method: str) -> None:
+    check(problem, 2, method)
+
+
+def test_task_errors_reach_the_caller() -> None:
+    from fastconv._threads import run_tasks
+
+    seen = []
+
+    def task(i: int, worker: int) -> None:
+        seen.append(i)
+        if i == 3:
+            raise ZeroDivisionError("task 3")
+
+    with pytest.raises(ZeroDivisionError, match="task 3"):
+        run_tasks(task, range(6), threads=2)
+    assert {0, 2, 4} <= set(seen)  # the calling thread's tasks all ran
+    seen.clear()
+    run_tasks(lambda i, w: seen.append(i), range(4), threads=2)  # the pool still works
+    assert sorted(seen) == [0, 1, 2, 3]

@@ -10,8 +10,11 @@ from .._numba.direct import correlate_rows
 from .._threads import num_threads, run_tasks
 from . import Canonical
 
-#: Below this many multiply-adds one thread beats handing work to the pool (bench/run.py W0/W1).
-PARALLEL_MIN_MACS = 1 << 17
+#: Below this many multiply-adds the calling thread alone is faster than splitting rows over
+#: the pool: the hand-off and the workers' wake-up after an idle moment cost more than half the
+#: work saves (``python bench/crossover.py``, thread sweep: 3×3 filtering, one thread won up to
+#: 1024² (9.4 M multiply-adds), the two tied at 1448² (18.9 M) on the 2-core dev VM).
+PARALLEL_MIN_MACS = 1 << 24
 
 
 def _padding_read(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> list:
