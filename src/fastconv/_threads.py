@@ -7,10 +7,15 @@ persistent worker threads. Algorithms that alternate a gather (Numba) with a mat
 oversubscribes the cores, and OpenBLAS's workers keep spinning after each call and slow the
 next gather several-fold. The workers are plain threads fed through queues, because a
 hand-off must cost microseconds, not the ~60 µs of a ``concurrent.futures`` round trip.
+
+One parallel call runs at a time (calls from several user threads queue on a lock); a call
+made from inside a task runs its tasks serially on that thread. After ``fork`` the child
+starts with no workers and makes new ones on its first parallel call.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -22,10 +27,11 @@ from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
+_state_lock = threading.Lock()  # guards the worker list and the BLAS controller
+_call_lock = threading.Lock()  # one parallel call at a time
 _workers: list[queue.SimpleQueue] = []  # one inbox per worker thread
-_done: queue.SimpleQueue = queue.SimpleQueue()
 _controller: ThreadpoolController | None = None
+_local = threading.local()  # .in_task: this thread is running a task of a parallel call
 
 
 def num_threads() -> int:
@@ -34,17 +40,18 @@ def num_threads() -> int:
 
 
 def _serve(inbox: queue.SimpleQueue) -> None:
+    _local.in_task = True  # anything this thread runs is part of a parallel call
     while True:
-        job: Callable[[], None] = inbox.get()
+        job, done = inbox.get()
         try:
             job()
-            _done.put(None)
+            done.put(None)
         except BaseException as exc:  # handed to the caller, re-raised there
-            _done.put(exc)
+            done.put(exc)
 
 
 def _inboxes(count: int) -> list[queue.SimpleQueue]:
-    with _lock:
+    with _state_lock:
         while len(_workers) < count:
             inbox: queue.SimpleQueue = queue.SimpleQueue()
             threading.Thread(
@@ -56,9 +63,22 @@ def _inboxes(count: int) -> list[queue.SimpleQueue]:
 
 def _blas_controller() -> ThreadpoolController:
     global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
+    with _state_lock:
+        if _controller is None:
+            _controller = ThreadpoolController()
+        return _controller
+
+
+def _after_fork_in_child() -> None:
+    """Worker threads do not survive ``fork``: forget them, and any lock held at the fork."""
+    global _workers, _controller, _state_lock, _call_lock
+    _workers = []
+    _controller = None
+    _state_lock = threading.Lock()
+    _call_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def run_tasks(
@@ -73,11 +93,11 @@ def run_tasks(
     Tasks are dealt round-robin to ``min(num_threads(), len(tasks))`` workers; the calling
     thread is worker 0. With ``blas=True`` (the tasks call BLAS) and more than one worker, BLAS
     is held to one thread meanwhile; a single worker leaves BLAS its own threads. The first
-    exception raised by a task is re-raised here after every worker has finished. ``threads``
-    caps the workers (default: ``num_threads()``).
+    exception raised by a task is re-raised here after every worker has finished (a worker
+    stops at its first exception). ``threads`` caps the workers (default: ``num_threads()``).
     """
     threads = min(num_threads() if threads is None else threads, len(tasks))
-    if threads <= 1:
+    if threads <= 1 or getattr(_local, "in_task", False):
         for task in tasks:
             fn(task, 0)
         return
@@ -86,23 +106,27 @@ def run_tasks(
         for task in tasks[worker::threads]:
             fn(task, worker)
 
-    limit = _blas_controller().limit(limits=1, user_api="blas") if blas else nullcontext()
-    errors: list[BaseException] = []
-    with limit, _lock_calls:
-        for i, inbox in enumerate(_inboxes(threads - 1), start=1):
-            inbox.put(lambda i=i: work(i))
+    def caller_part() -> None:
+        _local.in_task = True
         try:
             work(0)
-        except BaseException as exc:
-            errors.append(exc)
-        for _ in range(threads - 1):
-            result = _done.get()
-            if result is not None:
-                errors.append(result)
+        finally:
+            _local.in_task = False
+
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    errors: list[BaseException] = []
+    with _call_lock:  # taken before BLAS is limited, so concurrent calls restore it in order
+        limit = _blas_controller().limit(limits=1, user_api="blas") if blas else nullcontext()
+        with limit:
+            for i, inbox in enumerate(_inboxes(threads - 1), start=1):
+                inbox.put((lambda i=i: work(i), done))
+            try:
+                caller_part()
+            except BaseException as exc:
+                errors.append(exc)
+            for _ in range(threads - 1):
+                result = done.get()
+                if result is not None:
+                    errors.append(result)
     if errors:
         raise errors[0]
-
-
-#: one parallel call at a time: calls from several user threads queue here instead of
-#: interleaving their tasks on the shared workers (and their results on ``_done``)
-_lock_calls = threading.RLock()

@@ -7,7 +7,6 @@ padding (also ``"same"`` with stride > 1), padding modes, dilation, groups and b
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,49 +64,32 @@ class Plan:
 
 
 def _freeze(value: Any) -> Any:
-    """Lists (of lists) -> tuples, so that call parameters can key the plan cache."""
+    """A hashable stand-in for a call parameter, to key the plan cache.
+
+    Scalars are tagged with their type, so that ``2.0`` and ``True`` never hit the plan cached
+    for ``2`` and ``1`` (they must be refused); lists and arrays become tuples.
+    """
     if type(value) is int or type(value) is str:  # the common case, kept cheap
         return value
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, np.ndarray):
-        return (np.ndarray, _freeze(value.tolist()))
-    return (type(value), value)  # typed: 2.0 and True must not hit the plan cached for 2 and 1
+        return (np.ndarray, value.dtype.str, _freeze(value.tolist()))
+    return (type(value), value)
 
 
-@functools.lru_cache(maxsize=512)
-def _cached_plan(*key: Any) -> Plan:
-    return _make_plan(*key)
+#: plans by call signature (shapes, dtypes, frozen parameters); cleared when full
+_PLANS: dict[tuple, Plan] = {}
+_PLANS_MAX = 512
 
 
-def _thaw(value: Any) -> Any:
-    """Undo :func:`_freeze`."""
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], type):
-        return value[1] if value[0] is not np.ndarray else _thaw(value[1])
-    if isinstance(value, tuple):
-        return tuple(_thaw(v) for v in value)
-    return value
-
-
-def _make_plan(
-    fname: str, nd: int, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, *frozen: Any
-) -> Plan:
-    stride, padding, dilation, groups, padding_mode, method = (_thaw(v) for v in frozen)
+def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+               stride, padding, dilation, groups, padding_mode, method) -> Plan:  # fmt: skip
     geo = normalize_conv(
-        fname,
-        nd,
-        x_shape,
-        x_dtype,
-        w_shape,
-        w_dtype,
-        b_shape,
-        b_dtype,
-        stride,
-        padding,
-        dilation,
-        groups,
-        padding_mode,
-    )
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else b.shape, None if b is None else b.dtype,
+        stride, padding, dilation, groups, padding_mode,
+    )  # fmt: skip
     check_method(fname, method, [m.value for m in Method])
     if method == "auto":
         chosen, reason = choose_method(geo)
@@ -116,41 +98,28 @@ def _make_plan(
     return Plan(chosen, reason, geo, layout(geo))
 
 
-def _plan_call(
-    fname: str,
-    nd: int,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    stride,
-    padding,
-    dilation,
-    groups,
-    padding_mode,
-    method,
-) -> Plan:
-    key = (
-        fname,
-        nd,
-        x.shape,
-        x.dtype,
-        w.shape,
-        w.dtype,
-        None if b is None else b.shape,
-        None if b is None else b.dtype,
-        _freeze(stride),
-        _freeze(padding),
-        _freeze(dilation),
-        _freeze(groups),
-        _freeze(padding_mode),
-        _freeze(method),
-    )
+def _plan_call(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+               stride, padding, dilation, groups, padding_mode, method) -> Plan:  # fmt: skip
+    """The plan of a call: from the cache, or validated from the original arguments."""
     try:
-        return _cached_plan(*key)
-    except TypeError as exc:
-        if "unhashable" not in str(exc):
-            raise
-        return _make_plan(*key)  # odd but maybe valid parameters: validate uncached
+        key = (
+            fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+            None if b is None else (b.shape, b.dtype),
+            _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
+            _freeze(padding_mode), _freeze(method),
+        )  # fmt: skip
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
+        key, plan = None, None
+    if plan is None:
+        # validated from the arguments as given, so that messages quote what the user passed
+        plan = _make_plan(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode,
+                          method)  # fmt: skip
+        if key is not None:
+            if len(_PLANS) >= _PLANS_MAX:
+                _PLANS.clear()
+            _PLANS[key] = plan
+    return plan
 
 
 def _arrays(fname: str, x: Any, weight: Any, bias: Any):
