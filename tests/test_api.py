@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from support import assert_close, tf_same_pads
 
 import fastconv
 from fastconv import algorithms
@@ -19,21 +20,7 @@ from fastconv.reference import conv_reference
 FUNCS = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
 METHODS = ["direct", "gemm"]
 MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
-TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
-
 parametrize_method = pytest.mark.parametrize("method", METHODS)
-
-
-def assert_close(got, want, dtype=np.float64):
-    """``|got - want| <= tol * max|want|`` elementwise, with the tolerance of ``dtype``."""
-    got = np.asarray(got)
-    want = np.asarray(want, dtype=np.float64)
-    assert got.shape == want.shape
-    if want.size == 0:
-        return
-    scale = max(float(np.abs(want).max()), 1e-300)
-    err = float(np.abs(got.astype(np.float64) - want).max())
-    assert err <= TOL[np.dtype(dtype)] * scale, f"max error {err:.3g}, max|ref| {scale:.3g}"
 
 
 def problem(nd, n=2, c=3, o=4, size=7, k=3, groups=1, dtype=np.float64, seed=0):
@@ -392,13 +379,6 @@ def test_unbatched_equals_batched(method, nd, mode):
 
 # --------------------------------------------------------------------------------------------
 # (g) string and per-dim padding
-
-
-def tf_same_pads(size, k, s, d):
-    """TensorFlow's 'SAME': out = ceil(size / s), the odd unit of padding at the end."""
-    out = math.ceil(size / s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 @parametrize_method

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
-from tolerances import assert_close
+from support import assert_close
 
 import fastconv
 from fastconv.reference import conv_reference

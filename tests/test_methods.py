@@ -9,7 +9,6 @@ non-contiguous input. Where PyTorch is installed the same draws are also compare
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tolerances import assert_close
+from support import assert_close, tf_same_pads
 
 import fastconv
 from fastconv.reference import conv_reference
@@ -25,13 +24,6 @@ from fastconv.reference import conv_reference
 METHODS = ["direct", "gemm"]
 MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
 CONV = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
-
-
-def tf_same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
-    """TensorFlow's 'same' rule, written independently of fastconv._shapes."""
-    out = math.ceil(size / s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 @dataclass
@@ -321,4 +313,3 @@ def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
 @given(problem=problems(nd=2))
 def test_parallel_paths_match_reference(always_parallel, problem: Problem, method: str) -> None:
     check(problem, 2, method)
-

@@ -60,13 +60,13 @@ def conv_general(
     bias: np.ndarray | None,
     geo: Geometry,
     method: Method,
-    lay: Layout | None = None,
+    lay: Layout,
 ) -> np.ndarray:
     """Correlate validated ``x`` with ``w`` as planned in ``geo`` using ``method``.
 
-    ``lay`` is ``layout(geo)``, passed in by callers that cache it with their plan.
+    ``lay`` is ``layout(geo)``, which callers compute once and keep with their plan. ``out`` is
+    never empty when an algorithm runs.
     """
-    lay = layout(geo) if lay is None else lay
     dtype = geo.compute_dtype
     x = np.ascontiguousarray(x, dtype=dtype).reshape(lay.x_shape)
     w = np.ascontiguousarray(w, dtype=dtype).reshape(lay.w_shape)

@@ -1,7 +1,8 @@
 """Pure integer shape rules of convolution: no arrays, no validation.
 
-Every other layer (the public API, the algorithms, the tests' oracle checks, and later the
-explain and Dask edges) derives sizes from these few functions, so the geometry is defined once.
+The public API and the execution layer (and later the explain and Dask edges) derive sizes from
+these few functions, so the geometry is defined once. The reference oracle deliberately does its
+own arithmetic, so that the tests check these rules rather than reuse them.
 """
 
 from __future__ import annotations

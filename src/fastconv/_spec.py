@@ -288,21 +288,23 @@ def normalize_conv(
     )
 
 
+#: padding_mode -> (the rule, whether ``(widest padding, input size)`` obeys it)
+_MODE_RULES = {
+    "reflect": ("padding < input size", lambda pad, size: pad < size),
+    "symmetric": ("padding <= input size", lambda pad, size: pad <= size),
+    "circular": ("padding <= input size", lambda pad, size: pad <= size),
+    "replicate": ("a non-empty input", lambda pad, size: size > 0),
+}
+
+
 def _check_mode_fits(fname: str, mode: str, pads: Pads, spatial: Sequence[int]) -> None:
-    """reflect needs pad < size; symmetric and circular pad <= size; replicate a non-empty axis."""
+    """The padding every mode but zeros reads from the input must exist there."""
     if mode == "zeros":
         return
-    for (lo, hi), n in zip(pads, spatial):
+    rule, fits = _MODE_RULES[mode]
+    for (lo, hi), size in zip(pads, spatial):
         widest = max(lo, hi)
-        if widest == 0:
-            continue
-        limit, rule = {
-            "reflect": (n - 1, "padding < input size"),
-            "symmetric": (n, "padding <= input size"),
-            "circular": (n, "padding <= input size"),
-            "replicate": (10**18 if n > 0 else -1, "a non-empty input"),
-        }[mode]
-        if widest > limit:
+        if widest and not fits(widest, size):
             raise ValueError(
                 f"{fname}: padding_mode={mode!r} needs {rule} along each padded axis, got padding "
                 f"{pads} for input of spatial shape {tuple(spatial)}"

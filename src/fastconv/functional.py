@@ -33,6 +33,17 @@ class Plan:
     geometry : Geometry
         The normalised call: spec (stride, per-side padding, dilation, groups, padding mode),
         batched input, weight and output shapes, compute and result dtypes.
+    layout : Layout
+        The canonical (three spatial axes) shapes the algorithms run on; internal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = plan(np.zeros((3, 10)), np.zeros((2, 3, 4)), padding="same", stride=3)
+    >>> p.method, p.output_shape, p.spec.padding
+    (<Method.DIRECT: 'direct'>, (2, 4), ((1, 2),))
+    >>> p.geometry.compute_dtype, p.geometry.batched
+    (dtype('float64'), False)
     """
 
     method: Method
@@ -167,9 +178,10 @@ def plan(
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     """
-    try:  # name the function the call would be, so plan() and the call say the same
-        fname = _NAMES.get(np.ndim(weight) - 2, "plan")
-    except ValueError:  # ragged nesting: as_array reports it
+    try:  # converted once; named after the call it plans, so that both say the same
+        weight = np.asarray(weight)
+        fname = _NAMES.get(weight.ndim - 2, "plan")
+    except (ValueError, TypeError):  # ragged nesting: as_array reports it
         fname = "plan"
     wa = as_array(fname, "weight", weight)
     nd = wa.ndim - 2

@@ -23,20 +23,7 @@ import numpy as np
 from numba import uint64 as u8
 
 from ._config import inline, serial
-
-
-@serial
-def column_ranges(W, OW, KW, sw, dw, pw):
-    """For each tap ``kw``: the output columns ``[lo, hi)`` whose input column is inside ``x``."""
-    ranges = np.empty((KW, 2), dtype=np.int64)
-    for kw in range(KW):
-        off = kw * dw - pw
-        lo = 0 if off >= 0 else (-off + sw - 1) // sw
-        hi = (W - 1 - off) // sw + 1 if W - 1 - off >= 0 else 0
-        hi = min(hi, OW)
-        ranges[kw, 0] = min(lo, hi)
-        ranges[kw, 1] = hi
-    return ranges
+from ._ranges import column_ranges
 
 
 @serial

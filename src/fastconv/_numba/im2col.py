@@ -16,7 +16,7 @@ from __future__ import annotations
 from numba import uint64 as u8
 
 from ._config import serial
-from .direct import column_ranges
+from ._ranges import column_ranges
 
 
 @serial

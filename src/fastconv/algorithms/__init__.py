@@ -1,12 +1,12 @@
 """The algorithms, behind one signature.
 
-Each algorithm is ``run(x, w, out, geo) -> None`` on canonical operands prepared by
+Each algorithm is ``run(x, w, out, canon) -> None`` on canonical operands prepared by
 ``fastconv._core``: ``x`` is ``(N, C, D, H, W)`` and ``w`` is ``(O, C/groups, KD, KH, KW)``,
 both C-contiguous in the compute dtype (float32 or float64); ``out`` is the uninitialised
-``(N, O, OD, OH, OW)`` result, which the algorithm overwrites entirely. ``geo``
+``(N, O, OD, OH, OW)`` result, which the algorithm overwrites entirely. ``canon``
 (:class:`Canonical`) holds stride, dilation and the *leading* zero padding per axis as
 3-tuples; trailing padding is implied by ``out``'s shape.
-Non-zero padding modes were already applied to ``x``, so ``geo.pad_lo`` is zero for them.
+Non-zero padding modes were already applied to ``x``, so ``canon.pad_lo`` is zero for them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ class Canonical(NamedTuple):
 
 
 class Method(str, Enum):
-    """The algorithms fastconv can run; ``str`` so that ``Method.GEMM == "gemm"``."""
+    """The algorithms fastconv can run; ``str`` so that ``Method.GEMM == "gemm"``.
+
+    >>> Method("gemm") is Method.GEMM, Method.DIRECT == "direct", str(Method.DIRECT)
+    (True, True, 'direct')
+    """
 
     DIRECT = "direct"
     GEMM = "gemm"

@@ -65,37 +65,35 @@ def plan_tiles(
     return Tiling(positions, reduction, n_images * groups * tiles_per_image)
 
 
-def _is_pointwise(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> bool:
+def _is_pointwise(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> bool:
     """1×1 kernel, stride 1, no padding: the input already is the window matrix."""
     return (
         w.shape[2:] == (1, 1, 1)
-        and geo.stride == (1, 1, 1)
-        and geo.pad_lo == (0, 0, 0)
+        and canon.stride == (1, 1, 1)
+        and canon.pad_lo == (0, 0, 0)
         and out.shape[2:] == x.shape[2:]
     )
 
 
-def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
+def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None:
     """GEMM correlation of canonical operands into ``out`` (see ``fastconv.algorithms``)."""
     n_images, n_out = out.shape[:2]
     out_spatial = out.shape[2:]
     p_total = out_spatial[0] * out_spatial[1] * out_spatial[2]
-    og = n_out // geo.groups
+    og = n_out // canon.groups
     cg = w.shape[1]
     k_total = w[0].size
-    if n_images == 0 or n_out == 0 or p_total == 0:
-        return
     if k_total == 0:  # no input channels: the sum over an empty window is zero
         out.fill(0)
         return
-    w_mat = w.reshape(geo.groups, og, k_total)
-    out_mat = out.reshape(n_images, geo.groups, og, p_total)
-    if _is_pointwise(x, w, out, geo):
+    w_mat = w.reshape(canon.groups, og, k_total)
+    out_mat = out.reshape(n_images, canon.groups, og, p_total)
+    if _is_pointwise(x, w, out, canon):
         # nothing to gather, so nothing for fastconv's pool to overlap: one product per image
         # and group, each on BLAS's own threads
-        x_mat = x.reshape(n_images, geo.groups, cg, p_total)
+        x_mat = x.reshape(n_images, canon.groups, cg, p_total)
         for n in range(n_images):
-            for g in range(geo.groups):
+            for g in range(canon.groups):
                 np.matmul(w_mat[g], x_mat[n, g], out=out_mat[n, g])
         return
 
@@ -104,13 +102,13 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
     macs = n_images * n_out * p_total * k_total
     threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
     tiling = plan_tiles(
-        n_images, geo.groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
+        n_images, canon.groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
     )
     tiles_per_image = math.ceil(p_total / tiling.positions)
     tasks = [
         (n, g, t * tiling.positions, min(p_total, (t + 1) * tiling.positions))
         for n in range(n_images)
-        for g in range(geo.groups)
+        for g in range(canon.groups)
         for t in range(tiles_per_image)
     ]
     split_k = tiling.reduction < k_total
@@ -134,9 +132,9 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, geo: Canonical) -> None:
                 g * cg,
                 kernel,
                 out_spatial,
-                geo.stride,
-                geo.dilation,
-                geo.pad_lo,
+                canon.stride,
+                canon.dilation,
+                canon.pad_lo,
                 k0,
                 k1,
                 p0,
