@@ -1,9 +1,9 @@
 """Every algorithm against the reference oracle: a fixed grid, then Hypothesis-drawn problems.
 
-The draws cover N 1–3, C 1–6, every valid groups, sizes 1–17, kernels 1–7, stride 1–4,
-dilation 1–3, every padding form and mode, bias or not, float32 and float64, unbatched and
-non-contiguous input. Where PyTorch is installed the same draws are also compared with
-``torch.nn.functional.conv1d/2d/3d``.
+The draws cover N 0–3, C 1–6, every valid groups, sizes 1–17, kernels 1–7 (up to the padded
+input, so also wider than the input), stride 1–4, dilation 1–3, every padding form and mode,
+bias or not, float32 and float64, unbatched and non-contiguous input. Where PyTorch is
+installed the same draws are also compared with ``torch.nn.functional.conv1d/2d/3d``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support import assert_close, tf_same_pads
 
@@ -54,19 +54,23 @@ class Problem:
 
 @st.composite
 def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
-    n = draw(st.integers(1, 3))
+    n = draw(st.sampled_from([1, 2, 3, 1, 2, 3, 0]))  # now and then an empty batch
     c = draw(st.integers(1, 6))
     o = draw(st.integers(1, 6))
     groups = draw(st.sampled_from([g for g in range(1, 7) if c % g == 0 and o % g == 0]))
     size = tuple(draw(st.integers(1, max_size)) for _ in range(nd))
     stride = tuple(draw(st.integers(1, 4)) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    # the kernel fits the unpadded input (test_kernel_larger_than_input covers the rest)
-    kernel = tuple(draw(st.integers(1, min(7, (sz - 1) // d + 1))) for sz, d in zip(size, dilation))
     mode = draw(st.sampled_from(MODES))
     # largest padding the mode allows on each axis
     limit = [{"reflect": sz - 1, "symmetric": sz, "circular": sz}.get(mode, 4) for sz in size]
     limit = [min(lim, 4) for lim in limit]
+    # the dilated kernel fits the input padded by at most `limit` on both sides; draws whose
+    # padding turns out too small for it are rejected below
+    kernel = tuple(
+        draw(st.integers(1, min(7, (sz + 2 * lim - 1) // d + 1)))
+        for sz, lim, d in zip(size, limit, dilation)
+    )
     form = draw(st.sampled_from(["int", "per-axis", "per-side", "valid", "same"]))
     if form == "int":
         p = draw(st.integers(0, min(limit)))
@@ -85,6 +89,12 @@ def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
         pads = tuple(tf_same_pads(*a) for a in zip(size, kernel, stride, dilation))
         if any(max(pr) > lim for pr, lim in zip(pads, limit)):
             mode = "zeros"  # 'same' asked for more than the mode allows here
+    assume(
+        all(
+            sz + lo + hi >= d * (k - 1) + 1
+            for sz, (lo, hi), k, d in zip(size, pads, kernel, dilation)
+        )
+    )
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal((n, c, *size)).astype(dtype)
