@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from support import assert_close, tf_same_pads
+from support import assert_close, tf_same_pads, typical_magnitude
 
 import fastconv
 from fastconv.reference import conv_reference
@@ -37,19 +37,18 @@ class Problem:
     pads: tuple[tuple[int, int], ...]
     unbatched: bool
 
-    def reference(self) -> np.ndarray:
+    def reference(self, absolute: bool = False) -> np.ndarray:
+        """The oracle's result; with ``absolute``, that of ``|x|`` and ``|w|`` (no bias)."""
         x = self.x[None] if self.unbatched else self.x
-        ref = conv_reference(
-            x,
-            self.w,
-            self.bias,
-            self.kwargs["stride"],
-            self.pads,
-            self.kwargs["dilation"],
-            self.kwargs["groups"],
-            self.kwargs["padding_mode"],
-        )
+        x, w, b = (np.abs(x), np.abs(self.w), None) if absolute else (x, self.w, self.bias)
+        spec = self.kwargs
+        ref = conv_reference(x, w, b, spec["stride"], self.pads, spec["dilation"],
+                             spec["groups"], spec["padding_mode"])  # fmt: skip
         return ref[0] if self.unbatched else ref
+
+    def typical(self) -> float:
+        """How large an output of these products usually is (see ``support.assert_close``)."""
+        return typical_magnitude(self.reference(absolute=True), self.w[0].size)
 
 
 @st.composite
@@ -116,7 +115,7 @@ def problems(draw: st.DrawFn, nd: int, max_size: int = 17) -> Problem:
 def check(problem: Problem, nd: int, method: str) -> None:
     out = CONV[nd](problem.x, problem.w, problem.bias, method=method, **problem.kwargs)
     assert out.dtype == problem.x.dtype
-    assert_close(out, problem.reference(), problem.x.dtype)
+    assert_close(out, problem.reference(), problem.x.dtype, problem.typical())
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +273,7 @@ def test_matches_torch(nd: int, data: st.DataObject) -> None:
     if problem.kwargs["padding_mode"] == "symmetric":
         problem.kwargs["padding_mode"] = "zeros"  # PyTorch has no symmetric padding
     out = CONV[nd](problem.x, problem.w, problem.bias, **problem.kwargs)
-    assert_close(out, _torch_conv(problem, nd), problem.x.dtype)
+    assert_close(out, _torch_conv(problem, nd), problem.x.dtype, problem.typical())
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2, "same", "valid"])
