@@ -276,6 +276,7 @@ def test_matches_torch(nd: int, data: st.DataObject) -> None:
     assert_close(out, _torch_conv(problem, nd), problem.x.dtype, problem.typical())
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 @pytest.mark.parametrize("padding", [0, 1, 2, "same", "valid"])
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 def test_padding_forms_match_torch_conv2d(padding: Any, mode: str) -> None:
