@@ -4,12 +4,23 @@ The kernel slides over the input from top-left to bottom-right with a stride; ea
 multiplied element-wise with the kernel and summed; the sums are the output. ``conv1d``,
 ``conv2d`` and ``conv3d`` do that with PyTorch's semantics (batches, channels, stride, padding,
 dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorithm and an
-im2col/BLAS algorithm (``plan`` says which and why).
+im2col/BLAS algorithm (``plan`` says which and why). ``correlate``, ``convolve``,
+``correlate2d``, ``convolve2d``, ``fftconvolve``, ``oaconvolve`` and ``choose_conv_method`` are
+``scipy.signal``'s functions with its semantics (:mod:`fastconv.signal`).
 """
 
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import Plan, conv1d, conv2d, conv3d, plan
+from .signal import (
+    choose_conv_method,
+    convolve,
+    convolve2d,
+    correlate,
+    correlate2d,
+    fftconvolve,
+    oaconvolve,
+)
 
 __version__ = "0.1.0"
 
@@ -17,10 +28,17 @@ __all__ = [
     "Method",
     "Plan",
     "__version__",
+    "choose_conv_method",
     "conv1d",
     "conv2d",
     "conv3d",
+    "convolve",
+    "convolve2d",
+    "correlate",
+    "correlate2d",
+    "fftconvolve",
     "get_workspace_limit",
+    "oaconvolve",
     "plan",
     "set_workspace_limit",
     "workspace_limit",

@@ -1,0 +1,588 @@
+"""The one worker behind ``fastconv.signal``: correlation of validated arrays, any dtype.
+
+Every public function of ``fastconv.signal`` reduces its call to :func:`correlate`::
+
+    out[..., i] = sum_j xe[..., i*s + j*d - lo] * v[..., j]        (no conjugation here)
+
+over the trailing ``nd`` axes (leading axes broadcast), where ``xe`` is ``x`` extended beyond
+its edges by the boundary rule (``"fill"`` with a value, ``"wrap"``, ``"symm"``), ``lo`` the
+leading padding of the mode, ``s`` the stride and ``d`` the dilation. The caller has already
+conjugated and/or flipped the kernel as its convention asks.
+
+The dtype decides the arithmetic:
+
+- float16/32/64 (and integers whose exact result needs fewer than 53 bits): the core's direct
+  Numba kernel (``fastconv._core``, 1 to 3 axes, implicit zero padding) or the FFT
+  (``fastconv.algorithms.fft``, whole-array or overlap-save); other boundaries pad explicitly,
+  or -- for the direct method -- only recompute the thin bands of outputs that read them.
+- complex64/128: four (or two) real correlations, or one complex FFT.
+- integers and bool: exact -- float64 when every output's sum of ``|x||v|`` is below 2**53
+  (every partial sum is then an exactly representable integer, in any order), int64 when it is
+  below 2**63, Python integers (object arrays) otherwise; the caller checks the range.
+- longdouble, clongdouble, object, more than three axes: shift-and-add in NumPy in the
+  operands' own dtype (one multiply-add of a whole output slice per kernel tap).
+
+The method of ``"auto"`` comes from :func:`choose`: the cheapest by the cost model in
+:data:`COSTS`, then kept off the FFT where its error would exceed the direct method's error
+bound (see ``fastconv.algorithms.fft`` for both bounds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.linalg import blas as _blas
+
+from . import _threads
+from ._core import conv_general, layout
+from ._dispatch import choose_method
+from ._spec import normalize_conv
+from .algorithms import fft as _fft
+
+Pads = tuple[tuple[int, int], ...]
+
+#: Seconds per unit of work of each method, measured with ``python bench/signal_crossover.py``
+#: on the 2-core AVX-512 development VM (2026-11-26, both threads; medians of 5). "mac": one
+#: multiply-add of the core's direct kernel; "numpy": one element of a NumPy multiply-add
+#: (shift-and-add); "fft": one ``N log2 N`` unit of ``fastconv.algorithms.fft.plan``'s cost;
+#: "call": fixed overhead per call.
+COSTS: dict[str, dict[str, float]] = {
+    "mac": {"float32": 3.0e-11, "float64": 6.0e-11},
+    "numpy": {"float32": 1.5e-9, "float64": 1.5e-9, "int64": 2.0e-9, "longdouble": 6.0e-9,
+              "complex": 4.0e-9, "object": 6.0e-8},  # fmt: skip
+    "fft": {"float32": 2.0e-10, "float64": 3.5e-10, "longdouble": 3.0e-9},
+    "call": {"direct": 2.0e-5, "fft": 6.0e-5, "oa": 1.5e-4},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# shapes
+
+
+def extent(k: int, d: int) -> int:
+    """Span of ``k`` taps ``d`` apart (0 for an empty kernel).
+
+    >>> extent(3, 2), extent(0, 1)
+    (5, 0)
+    """
+    return d * (k - 1) + 1 if k > 0 else 0
+
+
+def out_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    """Outputs along one axis: ``ceil((n + lo + hi - extent + 1) / s)`` (negative if none fit).
+
+    >>> out_size(5, 3, 1, 1, 2, 2), out_size(5, 3, 2, 1, 1, 1)
+    (7, 3)
+    """
+    full = n + lo + hi - extent(k, d) + 1
+    return -(-full // s) if full > 0 else full
+
+
+def out_shape(x_sp, k_sp, stride, dilation, pads) -> tuple[int, ...]:
+    return tuple(
+        out_size(n, k, s, d, lo, hi)
+        for n, k, s, d, (lo, hi) in zip(x_sp, k_sp, stride, dilation, pads)
+    )
+
+
+def _dilate(v: np.ndarray, nd: int, dilation: tuple[int, ...]) -> np.ndarray:
+    """The kernel with ``d - 1`` zeros between taps (what dilation means)."""
+    if all(d == 1 for d in dilation):
+        return v
+    k = v.shape[v.ndim - nd :]
+    out = np.zeros((*v.shape[: v.ndim - nd], *(extent(kk, d) for kk, d in zip(k, dilation))),
+                   v.dtype)  # fmt: skip
+    out[(..., *(slice(None, None, d) for d in dilation))] = v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# boundary extension
+
+
+def _symm_index(j: np.ndarray, m: int) -> np.ndarray:
+    """``d c b a | a b c d | d c b a`` for any index (SciPy's ``reflect_symm_index``)."""
+    k = np.where(j >= 0, j % (2 * m), (-j - 1) % (2 * m))
+    return np.where(k >= m, 2 * m - k - 1, k)
+
+
+def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarray:
+    """``xe[..., r0:r1, ...]`` per trailing axis: ``x`` inside, the boundary rule outside.
+
+    ``boundary`` is ``"fill"`` (``fill`` everywhere outside), ``"wrap"`` (periodic) or
+    ``"symm"`` (mirror with the edge repeated), for any width, as SciPy's ``convolve2d`` does.
+
+    >>> x = np.array([1, 2, 3])
+    >>> extend(x, 1, [(-2, 5)], "symm", 0), extend(x, 1, [(-2, 5)], "wrap", 0)
+    (array([2, 1, 1, 2, 3, 3, 2]), array([2, 3, 1, 2, 3, 1, 2]))
+    >>> extend(x, 1, [(-1, 2)], "fill", 9)
+    array([9, 1, 2])
+    """
+    for a, (r0, r1) in enumerate(ranges):
+        ax = x.ndim - nd + a
+        n = x.shape[ax]
+        if 0 <= r0 and r1 <= n:
+            if (r0, r1) != (0, n):
+                x = x[(*(slice(None),) * ax, slice(r0, r1))]
+            continue
+        if boundary == "fill":
+            c0 = min(max(r0, 0), n)
+            c1 = max(min(r1, n), c0)
+            before = max(0, min(r1, 0) - r0)
+            after = max(0, r1 - max(r0, n))
+            width = [(0, 0)] * x.ndim
+            width[ax] = (before, after)
+            x = np.pad(x[(*(slice(None),) * ax, slice(c0, c1))], width, constant_values=fill)
+        elif n == 0:
+            raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
+        elif r0 <= 0 and r1 >= n and max(-r0, r1 - n) <= n:
+            width = [(0, 0)] * x.ndim
+            width[ax] = (-r0, r1 - n)
+            x = np.pad(x, width, mode="wrap" if boundary == "wrap" else "symmetric")
+        else:
+            j = np.arange(r0, r1)
+            x = np.take(x, j % n if boundary == "wrap" else _symm_index(j, n), axis=ax)
+    return x
+
+
+def read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp) -> list[tuple[int, int]]:
+    """The index range of ``xe`` that outputs ``[0, o)`` read along each axis."""
+    return [
+        (-lo, -lo + (o - 1) * s + extent(k, d)) if o > 0 else (0, 0)
+        for n, k, s, d, (lo, _), o in zip(x_sp, k_sp, stride, dilation, pads, o_sp)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# the core's direct kernel (1 to 3 axes, float32/float64)
+
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _core(x: np.ndarray, v: np.ndarray, nd: int, pads: Pads, stride, dilation) -> np.ndarray:
+    """Correlation with implicit zero padding on ``fastconv``'s core (batch axes folded).
+
+    ``x`` is ``(*bx, *spatial)`` and ``v`` ``(*bv, *kernel)`` with broadcastable batch shapes;
+    one image per batch entry when ``v`` has no batch, one filter per entry when ``x`` has
+    none, otherwise one group per entry.
+    """
+    bx, bv = x.shape[: x.ndim - nd], v.shape[: v.ndim - nd]
+    batch = np.broadcast_shapes(bx, bv)
+    nb, sp, k = math.prod(batch), x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    if math.prod(bv) == 1:
+        xs, ws, groups, case = (math.prod(bx), 1, *sp), (1, 1, *k), 1, "images"
+    elif math.prod(bx) == 1:
+        xs, ws, groups, case = (1, 1, *sp), (nb, 1, *k), 1, "filters"
+    else:
+        xs, ws, groups, case = (1, nb, *sp), (nb, 1, *k), nb, "groups"
+        x = np.broadcast_to(x, (*batch, *sp))
+        v = np.broadcast_to(v, (*batch, *k))
+    key = (xs, ws, x.dtype.char, pads, stride, dilation, groups)
+    plan = _PLANS.get(key)
+    if plan is None:
+        geo = normalize_conv("correlate", nd, xs, x.dtype, ws, x.dtype, None, None,
+                             stride, pads, dilation, groups, "zeros")  # fmt: skip
+        plan = (geo, layout(geo), choose_method(geo)[0])
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    geo, lay, method = plan
+    x = np.ascontiguousarray(x).reshape(xs)
+    v = np.ascontiguousarray(v, dtype=x.dtype).reshape(ws)
+    out = conv_general(x, v, None, geo, method, lay)
+    o_sp = out.shape[2:]
+    if case == "images":
+        return out.reshape((*bx, *o_sp)) if bx != batch else out.reshape((*batch, *o_sp))
+    return out.reshape((*batch, *o_sp))
+
+
+def _bands(x_sp, k_sp, stride, dilation, pads, o_sp) -> list[tuple[int, int, int]] | None:
+    """Output bands ``(axis, i0, i1)`` that read outside ``x``; ``None`` if they are most of it."""
+    bands = []
+    volume = math.prod(o_sp)
+    total = 0
+    for a, (n, k, s, d, (lo, _), o) in enumerate(zip(x_sp, k_sp, stride, dilation, pads, o_sp)):
+        i_lo = min(o, -(-lo // s))
+        i_hi = min(o, max(i_lo, -(-(n - extent(k, d) + 1 + lo) // s)))
+        for i0, i1 in ((0, i_lo), (i_hi, o)):
+            if i1 > i0:
+                bands.append((a, i0, i1))
+                total += (i1 - i0) * volume // max(o, 1)
+    return bands if total * 4 <= volume else None
+
+
+def direct_real(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
+    """Direct correlation of real float32/float64 operands on the core (``nd <= 3``)."""
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    if boundary == "fill" and fill == 0 and not np.isnan(fill):
+        return _core(x, v, nd, pads, stride, dilation)
+    ranges = read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp)
+    bands = _bands(x_sp, k_sp, stride, dilation, pads, o_sp)
+    if bands is None:  # mostly boundary: one extended copy, then a valid correlation
+        xe = extend(x, nd, ranges, boundary, fill)
+        return _core(xe, v, nd, ((0, 0),) * nd, stride, dilation)
+    # the interior reads only x: zero padding everywhere, then redo the bands that read outside
+    out = _core(x, v, nd, pads, stride, dilation)
+    for a, i0, i1 in bands:
+        band = list(ranges)
+        lo = pads[a][0]
+        band[a] = (i0 * stride[a] - lo, (i1 - 1) * stride[a] - lo + extent(k_sp[a], dilation[a]))
+        xe = extend(x, nd, band, boundary, fill)
+        part = _core(xe, v, nd, ((0, 0),) * nd, stride, dilation)
+        out[(..., slice(i0, i1), *(slice(None),) * (nd - 1 - a))] = part
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# NumPy shift-and-add (any dtype, any number of axes)
+
+
+def shift_add(xe: np.ndarray, v: np.ndarray, nd: int, o_sp, stride, dilation, dtype) -> np.ndarray:
+    """``out = sum_j xe[..., j*d :: s] * v[..., j]`` on an already extended ``xe``, in ``dtype``.
+
+    >>> shift_add(np.arange(5), np.array([1, 10]), 1, (4,), (1,), (1,), np.int64)
+    array([10, 21, 32, 43])
+    """
+    batch = np.broadcast_shapes(xe.shape[: xe.ndim - nd], v.shape[: v.ndim - nd])
+    out = np.zeros((*batch, *o_sp), dtype)
+    if out.size == 0:
+        return out
+    xe = xe.astype(dtype, copy=False)
+    v = v.astype(dtype, copy=False)
+    bv = v.shape[: v.ndim - nd]
+    for j in np.ndindex(*v.shape[v.ndim - nd :]):
+        tap = v[(..., *j)].reshape((*bv, *(1,) * nd))
+        window = xe[(..., *(slice(i * d, i * d + (o - 1) * s + 1, s)
+                            for i, d, o, s in zip(j, dilation, o_sp, stride)))]  # fmt: skip
+        out += window * tap
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# method choice
+
+
+def _float_name(dtype: np.dtype) -> str:
+    real = np.dtype(dtype).char.lower() if np.dtype(dtype).kind == "c" else np.dtype(dtype).char
+    return {"e": "float32", "f": "float32", "d": "float64"}.get(real, "longdouble")
+
+
+def direct_macs(x_sp, k_sp, stride, dilation, pads, o_sp) -> int:
+    """Multiply-adds of the direct method: taps that land inside ``x`` (zero padding skipped)."""
+    total = 1
+    for n, k, s, d, (lo, _), o in zip(x_sp, k_sp, stride, dilation, pads, o_sp):
+        if o <= 0 or k <= 0:
+            return 0
+        j = np.arange(k)
+        first = np.maximum(0, -(-(lo - j * d) // s))  # first output whose tap j is inside x
+        last = np.minimum(o - 1, (n - 1 + lo - j * d) // s)
+        total *= int(np.maximum(last - first + 1, 0).sum())
+    return total
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What the precision rules need from the data: norms, sizes and finiteness."""
+
+    finite: bool
+    x_max: float  # max |x|, and |fill| where the boundary reads it (integers only, else nan)
+    x_l1: float
+    x_l2: float
+    x_size: int
+    v_l1: float
+    v_l2: float
+
+    @property
+    def x_rms(self) -> float:
+        return self.x_l2 / math.sqrt(max(self.x_size, 1))
+
+    @property
+    def x_mean(self) -> float:
+        return self.x_l1 / max(self.x_size, 1)
+
+
+def _norms(a: np.ndarray) -> tuple[float, float]:
+    """``(||a||_1, ||a||_2)`` in float64 (BLAS ``asum``/``nrm2`` for large float arrays; for
+    complex ``asum`` sums ``|re| + |im|``, within a factor sqrt(2) of ``||a||_1``)."""
+    if a.size == 0:
+        return 0.0, 0.0
+    if a.dtype.char in "fdFD" and a.size >= 4096:
+        flat = np.ascontiguousarray(a).ravel()
+        asum, nrm2 = _blas.get_blas_funcs(("asum", "nrm2"), (flat,))
+        return float(asum(flat)), float(nrm2(flat))
+    f = np.abs(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64))
+    return float(f.sum()), float(np.sqrt(np.dot(f.ravel(), f.ravel())))
+
+
+def int_max(a: np.ndarray) -> int:
+    """``max |a|`` of an integer or bool array, as a Python int (no overflow at int64 min)."""
+    if a.size == 0:
+        return 0
+    return max(abs(int(a.min())), abs(int(a.max())))
+
+
+def stats(x: np.ndarray, v: np.ndarray, fill: Any = 0) -> Stats:
+    """Norms of ``x`` (with the fill value where it is read) and ``v`` for :func:`choose`."""
+    f = abs(complex(fill)) if fill is not None else 0.0
+    if x.dtype.kind in "biu" and v.dtype.kind in "biu":
+        x_max = float(max(int_max(x), f))
+        v_l1 = float(np.abs(v.astype(np.float64)).sum())
+        return Stats(True, x_max, math.nan, math.nan, x.size, v_l1, math.nan)
+    x_l1, x_l2 = _norms(x)
+    v_l1, v_l2 = _norms(v)
+    finite = all(math.isfinite(t) for t in (x_l1, x_l2, v_l1, v_l2, f))
+    return Stats(finite, math.nan, x_l1, x_l2, x.size, v_l1, v_l2)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The method of one call, why, and the FFT plan where it is an FFT."""
+
+    method: str  # "direct", "fft" (whole arrays) or "oa" (overlap-save blocks)
+    reason: str
+    fft_plan: _fft.FFTPlan | None = None
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms"
+
+
+def choose(
+    x: np.ndarray,
+    v: np.ndarray,
+    nd: int,
+    pads: Pads,
+    stride,
+    dilation,
+    o_sp,
+    result: np.dtype,
+    forced: str = "auto",
+    fill: Any = 0,
+) -> Choice:
+    """The method for one correlation: ``forced`` if not ``"auto"``, else by cost and precision.
+
+    ``result`` is the result dtype; it decides the arithmetic: exact integers (float64 path),
+    real float32/64, complex, or NumPy shift-and-add (longdouble, object, more than 3 axes).
+    Only the FFT needs the data: its precision rule reads the norms of ``x`` and ``v`` (see
+    ``fastconv.algorithms.fft``).
+    """
+    result = np.dtype(result)
+    kind = (
+        "int" if result.kind in "biu"
+        else "complex" if result.char in "FD"
+        else "float" if result.char in "efd"
+        else "numpy"
+    )  # fmt: skip
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    bx, bv = x.shape[: x.ndim - nd], v.shape[: v.ndim - nd]
+    nbx, nbv = math.prod(bx), math.prod(bv)
+    nb = math.prod(np.broadcast_shapes(bx, bv))
+    # the FFT computes every stride-1 output up to the last one needed
+    o1 = tuple((o - 1) * s + 1 if o > 0 else 0 for o, s in zip(o_sp, stride))
+    kd = tuple(extent(k, d) for k, d in zip(k_sp, dilation))
+    real = result.kind != "c"
+    plans = {
+        "fft": _fft.plan(o1, kd, nbx, nbv, nb, real, False),
+        "oa": _fft.plan(o1, kd, nbx, nbv, nb, real, True),
+    }
+    if forced == "direct":
+        return Choice("direct", "forced by method='direct'")
+    if forced in ("fft", "oa"):
+        # 'fft': the FFT family, whole arrays or blocks, whichever is cheaper; 'oa': blocks
+        p = plans["oa"] if forced == "oa" else _fft.plan(o1, kd, nbx, nbv, nb, real, None)
+        if kind == "int" and min(math.prod(x_sp), math.prod(k_sp)) > 0:
+            st = stats(x, v, fill)
+            bound = _fft.exactness_bound(st.x_max, st.x_size, st.v_l1, math.prod(p.fft_shape),
+                                         np.finfo(np.float64).eps)  # fmt: skip
+            if bound >= 0.25:
+                return Choice("direct", f"method={forced!r} asked for, but for integers the "
+                                        f"FFT's error bound {bound:.3g} does not prove the "
+                                        "rounded result exact: the exact direct method runs")
+        return Choice(p.method, f"forced by method={forced!r}", p)
+    if min(math.prod(x_sp), math.prod(k_sp), math.prod(o_sp), nb) == 0:
+        return Choice("direct", "empty operand or output: nothing to transform")
+
+    precision = _float_name(result if kind != "int" else np.float64)
+    macs = nb * direct_macs(x_sp, k_sp, stride, dilation, pads, o_sp)
+    if kind == "numpy" or nd > 3:
+        name = {"O": "object", "c": "complex", "i": "int64", "u": "int64", "b": "int64"}
+        rate = COSTS["numpy"][name.get(result.kind, precision)]
+        t_direct = rate * macs + COSTS["call"]["direct"]
+    else:
+        t_direct = COSTS["mac"][precision if precision != "longdouble" else "float64"] * macs
+        t_direct = t_direct * (4 if kind == "complex" else 1) + COSTS["call"]["direct"]
+    unit = COSTS["fft"][precision]
+    times = {"direct": t_direct}
+    for m, p in plans.items():
+        times[m] = unit * p.cost + COSTS["call"][m]
+    if result.kind == "O":
+        return Choice("direct", "object arrays: exact Python arithmetic, shift-and-add")
+    best = min(times, key=times.get)
+    summary = ", ".join(f"{m} {_fmt(t)}" for m, t in times.items())
+    if best == "direct":
+        return Choice("direct", f"direct is the fastest by the cost model ({summary})")
+
+    p = plans[best]
+    st = stats(x, v, fill)
+    n_fft = math.prod(p.fft_shape)
+    variant = (
+        "one whole-array FFT" if p.blocks is None
+        else f"overlap-save blocks of {'x'.join(map(str, p.blocks))}"
+    )  # fmt: skip
+    if not st.finite:
+        return Choice("direct", f"inputs hold NaN or inf, which an FFT spreads to every output "
+                                f"({summary})")  # fmt: skip
+    if kind == "int":
+        bound = _fft.exactness_bound(st.x_max, st.x_size, st.v_l1, n_fft, np.finfo(np.float64).eps)
+        if bound >= 0.25:
+            return Choice("direct", f"integers: the FFT's rounding error bound {bound:.3g} does "
+                                    f"not prove the rounded result exact ({summary})")  # fmt: skip
+        return Choice(best, f"{variant} is the fastest ({summary}); its error bound "
+                            f"{bound:.2g} < 0.25 keeps the rounded integers exact", p)
+    eps = float(np.finfo(np.float32 if precision == "float32" else
+                         np.float64 if precision == "float64" else np.longdouble).eps)  # fmt: skip
+    e_fft = _fft.error_estimate(st.x_rms, st.v_l2, n_fft, eps)
+    terms = min(math.prod(kd), math.prod(x_sp))
+    e_direct = terms * eps / 2 * st.x_mean * st.v_l1
+    if e_fft > e_direct:
+        return Choice("direct", f"the FFT would be faster ({summary}) but its error estimate "
+                                f"{e_fft:.3g} exceeds the direct method's bound {e_direct:.3g} "
+                                "for an output of average size (input dynamic range too wide)")
+    return Choice(best, f"{variant} is the fastest ({summary}); error estimate {e_fft:.2g} "
+                        f"<= direct bound {e_direct:.2g}", p)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# the worker
+
+
+def _fft_path(x, v, nd, pads, stride, dilation, boundary, fill, o_sp, plan):
+    """FFT correlation (any float or complex dtype): extend if needed, transform, subsample."""
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    vd = _dilate(v, nd, dilation)
+    o1 = tuple((o - 1) * s + 1 if o > 0 else 0 for o, s in zip(o_sp, stride))
+    if boundary == "fill" and fill == 0 and not np.isnan(fill):
+        xe, lo = x, tuple(p[0] for p in pads)
+    else:
+        ranges = read_ranges(x_sp, k_sp, (1,) * nd, dilation, pads, o1)
+        xe, lo = extend(x, nd, ranges, boundary, fill), (0,) * nd
+    out = _fft.correlate(xe, vd, lo, o1, fft_plan=plan, workers=_threads.num_threads())
+    if any(s > 1 for s in stride):
+        out = np.ascontiguousarray(out[(..., *(slice(None, None, s) for s in stride))])
+    return out
+
+
+#: float dtype the core computes a result dtype in (others: NumPy shift-and-add)
+_CORE_DTYPE = {"e": np.float32, "f": np.float32, "d": np.float64, "F": np.complex64,
+               "D": np.complex128}  # fmt: skip
+
+
+def fft_dtype(result: np.dtype) -> np.dtype:
+    """The dtype an FFT of a ``result``-dtype correlation runs in (``scipy.fft``'s rules)."""
+    result = np.dtype(result)
+    if result.kind in "biuO":
+        return np.dtype(np.float64)
+    return np.dtype(np.float32) if result.char == "e" else result
+
+
+def correlate(x, v, nd, pads, stride, dilation, boundary, fill, result, choice) -> np.ndarray:
+    """Correlate validated operands (module docstring) into a ``result``-dtype array.
+
+    Integer and bool results are exact and come back as float64 (exact integers), int64 or
+    object values; the caller checks their range and casts (:func:`exact_int`). ``fill`` is a
+    scalar already cast to ``result``. ``choice`` comes from :func:`choose`.
+    """
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    o_sp = out_shape(x_sp, k_sp, stride, dilation, pads)
+    batch = np.broadcast_shapes(x.shape[: x.ndim - nd], v.shape[: v.ndim - nd])
+    result = np.dtype(result)
+    exact = result.kind in "biu"
+    if min((*o_sp, math.prod(batch), *k_sp, *x_sp), default=1) <= 0:
+        # empty: no taps (zeros), or every output reads only the fill value
+        o_sp = tuple(max(o, 0) for o in o_sp)
+        dt = np.dtype(object) if exact else result
+        if min((*k_sp, *o_sp, math.prod(batch)), default=1) == 0:
+            return np.zeros((*batch, *o_sp), dt)
+        xe = extend(x, nd, read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp), boundary, fill)
+        return shift_add(xe, v, nd, o_sp, stride, dilation, dt)
+    if exact:
+        return exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, o_sp)
+    if choice.method != "direct":
+        dt = fft_dtype(result)
+        if dt.kind != "c" and (x.dtype.kind == "c" or v.dtype.kind == "c"):
+            dt = np.result_type(dt, np.complex64)  # complex objects
+        out = _fft_path(x.astype(dt, copy=False), v.astype(dt, copy=False), nd, pads, stride,
+                        dilation, boundary, dt.type(fill), o_sp, choice.fft_plan)  # fmt: skip
+        return out.astype(result, copy=False)
+    cd = _CORE_DTYPE.get(result.char)
+    if cd is None or nd > 3:  # longdouble, clongdouble, object; more than 3 axes
+        dt = np.dtype(cd) if cd is not None else result
+        xe = extend(x, nd, read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp), boundary, fill)
+        return shift_add(xe, v, nd, o_sp, stride, dilation, dt).astype(result, copy=False)
+    cd = np.dtype(cd)
+    x = x.astype(cd, copy=False)
+    v = v.astype(cd, copy=False)
+    fill = cd.type(fill)
+    if cd.kind == "c":
+        out = _direct_complex(x, v, nd, pads, stride, dilation, boundary, fill, o_sp)
+    else:
+        out = direct_real(x, v, nd, pads, stride, dilation, boundary, fill, o_sp)
+    return out.astype(result, copy=False)
+
+
+def _direct_complex(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
+    """``(xr + i xi) * (vr + i vi)`` as real correlations (two where one operand is real)."""
+    real_dt = x.real.dtype
+
+    def corr(a, b, f):
+        return direct_real(a, b, nd, pads, stride, dilation, boundary, f, o_sp)
+
+    xr, xi, vr, vi = x.real, x.imag, v.real, v.imag
+    fr, fi = real_dt.type(fill.real), real_dt.type(fill.imag)
+    x_real = not xi.any() and fi == 0
+    v_real = not vi.any()
+    rr = corr(xr, vr, fr)
+    out = np.empty(rr.shape, x.dtype)
+    if v_real:
+        out.real = rr
+        out.imag = 0 if x_real else corr(xi, vr, fi)
+    elif x_real:
+        out.real = rr
+        out.imag = corr(xr, vi, fr)
+    else:
+        out.real = rr - corr(xi, vi, fi)
+        out.imag = corr(xr, vi, fr) + corr(xi, vr, fi)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# exact integers
+
+
+def exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, o_sp):
+    """Exact integer correlation: float64 (exact integers), int64 or object values.
+
+    Every output's sum of ``|x||v|`` is at most ``max|xe| * sum|v|`` (``xe`` includes the fill
+    value where the boundary reads it). Below 2**53 every partial sum, in any order, is an
+    integer that float64 represents exactly, so the core's float64 kernels (or an FFT whose
+    error bound is below 0.25, then rounded) give the exact result; below 2**63 int64
+    shift-and-add cannot overflow; beyond that Python integers.
+    """
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    f = abs(int(fill)) if boundary == "fill" else 0
+    bound = max(int_max(x), f) * int(np.abs(v.astype(object)).sum() if v.size < 4096 else
+                                     np.abs(v.astype(np.float64)).sum() * (1 + 1e-9) + 1)
+    if bound < 2**53 and nd <= 3:
+        xf, vf, ff = x.astype(np.float64), v.astype(np.float64), np.float64(fill)
+        if choice.method == "direct":
+            return direct_real(xf, vf, nd, pads, stride, dilation, boundary, ff, o_sp)
+        return np.rint(_fft_path(xf, vf, nd, pads, stride, dilation, boundary, ff, o_sp,
+                                 choice.fft_plan))  # fmt: skip
+    dt = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
+    if dt == np.int64 and np.uint64 in (x.dtype, v.dtype):
+        dt = np.dtype(object)  # uint64 values beyond int64 can meet zero weights
+    xe = extend(x, nd, read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp), boundary, fill)
+    return shift_add(xe, v, nd, o_sp, stride, dilation, dt)

@@ -1,0 +1,895 @@
+"""SciPy-compatible signal functions: ``scipy.signal``'s convolution API on fastconv's engines.
+
+``correlate``, ``convolve``, ``correlate2d``, ``convolve2d``, ``fftconvolve``, ``oaconvolve``
+and ``choose_conv_method`` take ``scipy.signal``'s arguments and return its values, shapes and
+dtypes; what differs is documented as an improvement:
+
+- **integers never wrap**: results are exact (float64 arithmetic where every output's sum of
+  ``|x||w|`` is below 2**53, int64 or Python integers beyond) and an ``OverflowError`` naming a
+  wider dtype replaces SciPy's silent wrap-around when the exact result does not fit the result
+  dtype SciPy returns (int8 inputs give int8 results in SciPy);
+- **``method="auto"``** compares three candidates by a measured cost model (the direct Numba
+  kernel, one whole-array FFT, overlap-save FFT blocks), and never picks an FFT that would lose
+  precision: not for integers unless the FFT's error bound proves the rounded result exact, not
+  for inputs holding NaN or inf, and not where the input's dynamic range makes the FFT's error
+  exceed the direct method's error bound. ``choose_conv_method(..., explain=True)`` says why;
+- extra keywords: ``stride=`` and ``dilation=`` (per axis) on ``correlate``, ``convolve``,
+  ``correlate2d`` and ``convolve2d``; ``axes=`` on ``correlate`` and ``convolve``; the extra
+  method name ``"oa"`` (overlap-save blocks) on ``correlate`` and ``convolve``;
+- inputs SciPy refuses without a reason are computed: float16, bool and object arrays in
+  ``correlate2d``/``convolve2d`` and in N-D ``correlate``/``convolve``; empty inputs in every
+  mode (zeros of the mode's shape where SciPy's 1-D and N-D paths raise); a ``"symm"`` or
+  ``"wrap"`` boundary on an empty input raises ``ValueError`` (SciPy crashes).
+
+Convolution flips the kernel, correlation does not: every function reduces to one correlation
+worker (``fastconv._signal_engine``), and ``convolve(x, w) == correlate(x, flip(conj(w)))`` goes
+through one helper, :func:`_flip_conj`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import timeit
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import _signal_engine as engine
+from ._spec import _per_axis
+from .algorithms import fft as _fft
+
+__all__ = [
+    "choose_conv_method",
+    "convolve",
+    "convolve2d",
+    "correlate",
+    "correlate2d",
+    "fftconvolve",
+    "oaconvolve",
+]
+
+_MODES = frozenset(("full", "same", "valid"))
+_METHODS = ("auto", "direct", "fft", "oa")
+#: SciPy's boundary names -> the engine's
+_BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
+               "symmetric": "symm"}  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# validation: every message names the function, the parameter, what was expected and given
+
+
+def _array(fname: str, name: str, value: Any) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nesting and the like
+        raise type(exc)(f"{fname}: expected {name} to be an array-like, got {exc}") from None
+
+
+def _check_dtype(fname: str, arrays: dict[str, np.ndarray], exc: type[Exception]) -> None:
+    for name, arr in arrays.items():
+        if arr.dtype.kind not in "biufcO":
+            raise exc(
+                f"{fname}: expected {name} to have a numeric (bool, integer, floating or complex) "
+                f"or object dtype, got dtype {arr.dtype}"
+            )
+
+
+def _check_mode(fname: str, mode: Any, unhashable: type[Exception] = TypeError) -> str:
+    """``mode`` must be 'full', 'same' or 'valid' (SciPy raises TypeError for an unhashable
+    mode in some functions and ValueError in others; ``unhashable`` keeps that)."""
+    msg = f"{fname}: expected mode to be 'full', 'same' or 'valid', got mode={mode!r}"
+    try:
+        ok = mode in _MODES
+    except TypeError:
+        raise unhashable(msg) from None
+    if not ok:
+        raise ValueError(msg)
+    return str(mode)
+
+
+def _check_method(fname: str, method: Any) -> str:
+    try:
+        ok = any(method == m for m in _METHODS) and isinstance(method, str)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{fname}: expected method to be 'auto', 'direct', 'fft' or 'oa', got method={method!r}"
+        )
+    return str(method)
+
+
+def _check_boundary(fname: str, boundary: Any) -> str:
+    msg = (
+        f"{fname}: expected boundary to be 'fill' (or 'pad'), 'wrap' (or 'circular') or "
+        f"'symm' (or 'symmetric'), got boundary={boundary!r}"
+    )
+    try:
+        known = boundary in _BOUNDARIES
+    except TypeError:
+        raise TypeError(msg) from None
+    if not known:
+        raise ValueError(msg)
+    return _BOUNDARIES[boundary]
+
+
+def _fill_value(fname: str, fillvalue: Any, dtype: np.dtype) -> Any:
+    """``fillvalue`` cast to the result dtype, as SciPy's ``_convolve2d`` casts it."""
+    try:
+        f = np.array(fillvalue, dtype=dtype)
+    except Exception:
+        try:  # SciPy retries through complex, then refuses anyway
+            np.array(fillvalue, dtype=np.complex128)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{fname}: expected fillvalue to be a number, got fillvalue={fillvalue!r}"
+            ) from None
+        raise ValueError(
+            f"{fname}: expected fillvalue to be castable to the result dtype {dtype}, "
+            f"got fillvalue={fillvalue!r}"
+        ) from None
+    if f.size != 1:
+        what = "cannot be an empty array" if f.size == 0 else "to be a scalar or one element"
+        raise ValueError(f"{fname}: expected fillvalue {what}, got fillvalue={fillvalue!r}")
+    return f.reshape(())[()]
+
+
+def _normalize_axes(fname: str, axes: Any, ndim: int) -> list[int]:
+    """SciPy's ``axes`` rules: an int or iterable of ints, in range, unique, not empty."""
+    if axes is None:
+        return list(range(ndim))
+    items = (axes,) if isinstance(axes, numbers.Number) else axes
+    try:
+        out = [operator.index(a) for a in items]
+    except TypeError:
+        raise ValueError(
+            f"{fname}: expected axes to be an int or an iterable of ints, got axes={axes!r}"
+        ) from None
+    out = [a + ndim if a < 0 else a for a in out]
+    if any(a < 0 or a >= ndim for a in out):
+        raise ValueError(
+            f"{fname}: expected axes within the {ndim} dimensions of the input, got axes={axes!r}"
+        )
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: expected unique axes, got axes={axes!r}")
+    if not out:
+        raise ValueError(f"{fname}: expected at least one axis when axes is given, got axes=[]")
+    return out
+
+
+def _check_broadcast(fname: str, s1, s2, conv_axes) -> None:
+    for a in range(len(s1)):
+        if a not in conv_axes and not (s1[a] == s2[a] or s1[a] == 1 or s2[a] == 1):
+            raise ValueError(
+                f"{fname}: expected in1 and in2 to have equal sizes or size 1 along the axes not "
+                f"convolved, got shapes {s1} and {s2} (axes={list(conv_axes)})"
+            )
+
+
+def _swap_needed(fname: str, mode: str, s1, s2, axes) -> bool:
+    """SciPy's 'valid' rule: one input must be at least as large as the other on every axis;
+    the larger one becomes the input."""
+    if mode != "valid" or not len(s1):
+        return False
+    ok1 = all(s1[a] >= s2[a] for a in axes)
+    ok2 = all(s2[a] >= s1[a] for a in axes)
+    if not (ok1 or ok2):
+        raise ValueError(
+            f"{fname}: for mode='valid' expected one input at least as large as the other along "
+            f"every axis, got shapes {tuple(s1)} and {tuple(s2)}"
+        )
+    return not ok1
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces
+
+
+def _conj(w: np.ndarray) -> np.ndarray:
+    """Conjugate complex arrays only (SciPy's convention: object arrays are not conjugated)."""
+    return np.conj(w) if w.dtype.kind == "c" else w
+
+
+def _flip_conj(w: np.ndarray, axes) -> np.ndarray:
+    """The kernel that makes a correlation a convolution: ``convolve(x, w) ==
+    correlate(x, _flip_conj(w))`` -- reversed along the convolution axes and conjugated.
+
+    >>> _flip_conj(np.array([1 + 2j, 3]), [0])
+    array([3.-0.j, 1.-2.j])
+    """
+    return _conj(np.flip(w, axis=tuple(axes)))
+
+
+def _wider(lo: Any, hi: Any, dtype: np.dtype) -> str:
+    """The smallest dtype wider than ``dtype`` that holds ``[lo, hi]``, or 'object'."""
+    unsigned = dtype.kind == "u" and lo >= 0
+    for bits in (16, 32, 64):
+        cand = np.dtype(f"{'u' if unsigned else ''}int{bits}")
+        info = np.iinfo(cand)
+        if cand.itemsize > dtype.itemsize and info.min <= lo and hi <= info.max:
+            return str(cand)
+    return "object (Python integers)"
+
+
+def _finish_int(fname: str, out: np.ndarray, result: np.dtype, dtypes: str) -> np.ndarray:
+    """Exact integer results: bool as 'any product', else range-checked and cast."""
+    if result.kind == "b":
+        return np.asarray(out != 0)
+    if out.size == 0:
+        return out.astype(result)
+    lo, hi = out.min(), out.max()
+    lo, hi = int(lo), int(hi)
+    info = np.iinfo(result)
+    if lo < info.min or hi > info.max:
+        raise OverflowError(
+            f"{fname}: the exact result spans [{lo}, {hi}], which does not fit {result}, the "
+            f"result dtype of {dtypes} inputs (SciPy would wrap around silently); cast the "
+            f"inputs to {_wider(lo, hi, result)} for the exact result"
+        )
+    return out.astype(result)
+
+
+def _scalar_product(fname: str, a: np.ndarray, b: np.ndarray) -> Any:
+    """``a * b`` of 0-d operands, as SciPy returns it, but exact for integers."""
+    product = np.multiply(a, b)
+    result = np.result_type(a, b)
+    if result.kind in "iu":
+        exact = int(a) * int(b)
+        _finish_int(fname, np.array([exact], dtype=object), result, f"{a.dtype} and {b.dtype}")
+    return product
+
+
+def _mode_pads(mode: str, k_ext: int, anchor_low: bool = False) -> tuple[int, int]:
+    """Leading and trailing padding of a correlation in ``mode`` for a kernel spanning
+    ``k_ext``; 'same' centres on the full output (SciPy's N-D rule puts the larger half of an
+    even kernel before, ``anchor_low`` -- correlate2d's rule -- after)."""
+    if mode == "full":
+        return k_ext - 1, k_ext - 1
+    if mode == "valid":
+        return 0, 0
+    lo = (k_ext - 1) // 2 if anchor_low else k_ext // 2
+    return lo, k_ext - 1 - lo
+
+
+def _move_in(arr: np.ndarray, axes) -> np.ndarray:
+    nd = len(axes)
+    return np.moveaxis(arr, axes, range(arr.ndim - nd, arr.ndim)) if nd else arr
+
+
+def _move_out(arr: np.ndarray, axes) -> np.ndarray:
+    nd = len(axes)
+    return np.moveaxis(arr, range(arr.ndim - nd, arr.ndim), axes) if nd else arr
+
+
+def _warn_nonfinite(out: np.ndarray, choice: engine.Choice) -> None:
+    if choice.method != "direct" and out.dtype.kind in "fc" and not np.isfinite(out).all():
+        warnings.warn(
+            "FFT convolution of input holding NaN or inf gives NaN or inf far beyond those "
+            "values; use method='direct' (or 'auto', which never takes the FFT then)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# N-D correlate / convolve
+
+
+class _Plan:
+    """A validated N-D correlation: operands moved to the engine's layout, and its method."""
+
+    def __init__(self, fname, a, u, mode, method, conv_axes, stride, dilation):
+        self.fname = fname
+        self.conv_axes = conv_axes
+        nd = len(conv_axes)
+        self.stride = _per_axis(fname, "stride", stride, nd)
+        self.dilation = _per_axis(fname, "dilation", dilation, nd)
+        self.result = np.result_type(a.dtype, u.dtype)
+        self.dtypes = f"{a.dtype} and {u.dtype}"
+        k_ext = [engine.extent(u.shape[ax], d) for ax, d in zip(conv_axes, self.dilation)]
+        s2 = list(u.shape)
+        for ax, e in zip(conv_axes, k_ext):
+            s2[ax] = e
+        self.swapped = _swap_needed(fname, mode, a.shape, tuple(s2), conv_axes)
+        if self.swapped:
+            # SciPy: correlate(in2, in1), then reversed and conjugated; dilation belongs to in2
+            ud = _move_out(engine._dilate(_move_in(u, conv_axes), nd, self.dilation), conv_axes)
+            x, v = ud, _conj(a)
+            dil = (1,) * nd
+            step = self.stride
+            stride = (1,) * nd
+        else:
+            x, v, dil, step, stride = a, _conj(u), self.dilation, (1,) * nd, self.stride
+        self.step = step  # subsampling applied after the swapped correlation
+        self.x = _move_in(x, conv_axes)
+        self.v = _move_in(v, conv_axes)
+        self.nd = nd
+        self.run_stride = stride
+        self.run_dilation = dil
+        kx = [engine.extent(k, d) for k, d in zip(self.v.shape[self.v.ndim - nd :], dil)]
+        self.pads = tuple(_mode_pads(mode, e) for e in kx)
+        x_sp = self.x.shape[self.x.ndim - nd :]
+        k_sp = self.v.shape[self.v.ndim - nd :]
+        self.o_sp = engine.out_shape(x_sp, k_sp, stride, dil, self.pads)
+        if any(o < 0 for o in self.o_sp):
+            raise ValueError(
+                f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
+                f"{u.shape}"
+            )
+        self.choice = engine.choose(self.x, self.v, nd, self.pads, stride, dil, self.o_sp,
+                                    self.result, method)  # fmt: skip
+
+    def run(self) -> np.ndarray:
+        out = engine.correlate(self.x, self.v, self.nd, self.pads, self.run_stride,
+                               self.run_dilation, "fill", self.result.type(0), self.result,
+                               self.choice)  # fmt: skip
+        if self.result.kind in "biu":
+            out = _finish_int(self.fname, out, self.result, self.dtypes)
+        if self.swapped:
+            sp = tuple(range(out.ndim - self.nd, out.ndim))
+            out = _conj(np.flip(out, axis=sp))[(..., *(slice(None, None, s) for s in self.step))]
+            out = np.ascontiguousarray(out)
+        _warn_nonfinite(out, self.choice)
+        return _move_out(out, self.conv_axes)
+
+
+def _nd_args(fname, in1, in2, mode, method, axes, unhashable_mode):
+    a = _array(fname, "in1", in1)
+    b = _array(fname, "in2", in2)
+    if a.ndim == b.ndim == 0:
+        return a, b, None, None, None
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"{fname}: expected in1 and in2 with the same number of dimensions, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    mode = _check_mode(fname, mode, unhashable_mode)
+    method = _check_method(fname, method)
+    _check_dtype(fname, {"in1": a, "in2": b}, ValueError)
+    conv_axes = _normalize_axes(fname, axes, a.ndim)
+    _check_broadcast(fname, a.shape, b.shape, conv_axes)
+    return a, b, mode, method, conv_axes
+
+
+def correlate(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    method: str = "auto",
+    *,
+    axes: Any = None,
+    stride: Any = 1,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Cross-correlate two N-D arrays (no kernel flip; ``in2`` is conjugated), like SciPy.
+
+    ``z[k] = sum_l in1[l] * conj(in2[l - k])``: ``scipy.signal.correlate`` with the same
+    arguments, values, shapes and dtypes, plus exact integers and the extras below.
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        The input and the kernel, with the same number of dimensions (0-d: their product).
+    mode : {"full", "valid", "same"}, default "full"
+        ``full``: every overlap; ``valid``: no zero padding (the larger input becomes the
+        input -- SciPy's swap rule -- which must be at least as large on every axis);
+        ``same``: the size of ``in1``, centred on the full output.
+    method : {"auto", "direct", "fft", "oa"}, default "auto"
+        ``direct``: sums of products (fastconv's Numba kernel); ``fft``: FFT convolution
+        (whole arrays or overlap-save blocks, whichever the cost model prefers); ``oa``
+        (fastconv only): overlap-save blocks; ``auto``: see :func:`choose_conv_method`.
+        Integer inputs are exact whatever the method (an FFT only runs where its error bound
+        proves the rounded result exact).
+    axes : int or sequence of ints, optional (fastconv only)
+        Axes to correlate along (default all); along the others ``in1`` and ``in2`` must have
+        equal sizes or size 1, and broadcast, as in ``scipy.signal.fftconvolve``.
+    stride, dilation : int or sequence of ints, default 1 (fastconv only)
+        Per correlated axis. ``dilation=d`` spreads the taps of ``in2`` ``d`` apart (the same
+        as ``in2`` with ``d - 1`` zeros between taps); ``stride=s`` returns ``result[::s]`` of
+        the stride-1 result, without computing the skipped outputs.
+
+    Returns
+    -------
+    out : ndarray
+        Along each correlated axis, with ``N = in1`` size and ``K = d * (k - 1) + 1`` the
+        dilated kernel size: ``full``: ``ceil((N + K - 1) / s)``; ``same``: ``ceil(N / s)``;
+        ``valid``: ``ceil((max(N, K) - min(N, K) + 1) / s)``. Dtype: ``np.result_type(in1,
+        in2)`` (float16 stays float16, bool stays bool: whether any product is true).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Where SciPy raises them (bad mode, method, shapes, dtypes), naming the parameter.
+    OverflowError
+        When the exact integer result does not fit the result dtype (SciPy wraps around).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> correlate([1, 2, 3], [0, 1, 0.5])
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    >>> correlate([1, 2, 3, 4], [1, 1], mode="valid", stride=2)
+    array([3, 7])
+    >>> correlate(np.arange(6).reshape(2, 3), [[1, -1]], axes=1, mode="valid")
+    array([[-1, -1],
+           [-1, -1]])
+    >>> correlate(np.array([100], np.int8), np.array([2], np.int8))
+    Traceback (most recent call last):
+    ...
+    OverflowError: correlate: the exact result spans [200, 200], which does not fit int8, ...
+    """
+    a, b, mode, method, conv_axes = _nd_args("correlate", in1, in2, mode, method, axes,
+                                             TypeError)  # fmt: skip
+    if mode is None:
+        return _scalar_product("correlate", a, _conj(b))
+    return _Plan("correlate", a, b, mode, method, conv_axes, stride, dilation).run()
+
+
+def convolve(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    method: str = "auto",
+    *,
+    axes: Any = None,
+    stride: Any = 1,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Convolve two N-D arrays (the kernel ``in2`` is flipped), like ``scipy.signal.convolve``.
+
+    ``convolve(in1, in2) == correlate(in1, flip(conj(in2)))`` exactly, in every mode; the
+    arguments are those of :func:`correlate` (``axes``, ``stride``, ``dilation`` and
+    ``method="oa"`` are fastconv's).
+
+    Returns
+    -------
+    out : ndarray
+        Along each convolved axis (``N`` the size of ``in1``, ``K = d * (k - 1) + 1``):
+        ``full``: ``ceil((N + K - 1) / s)``; ``same``: ``ceil(N / s)``; ``valid``:
+        ``ceil((max(N, K) - min(N, K) + 1) / s)``. Dtype: ``np.result_type(in1, in2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> convolve([1, 2, 3], [0, 1, 0.5])
+    array([0. , 1. , 2.5, 4. , 1.5])
+
+    SciPy's example, smoothing a square pulse with a Hann window:
+
+    >>> sig = np.repeat([0.0, 1.0, 0.0], 100)
+    >>> win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(50) / 49)   # signal.windows.hann(50)
+    >>> filtered = convolve(sig, win, mode="same") / win.sum()
+    >>> filtered[[0, 90, 100, 125, 150, 199]].round(4)
+    array([0.    , 0.1443, 0.5   , 1.    , 1.    , 0.5   ])
+    >>> convolve(np.eye(3, dtype=np.uint8), np.full((2, 2), 200, np.uint8))
+    Traceback (most recent call last):
+    ...
+    OverflowError: convolve: the exact result spans [0, 400], which does not fit uint8, ...
+    """
+    a, b, mode, method, conv_axes = _nd_args("convolve", in1, in2, mode, method, axes,
+                                             ValueError)  # fmt: skip
+    if mode is None:
+        return _scalar_product("convolve", a, b)
+    return _Plan("convolve", a, _flip_conj(b, conv_axes), mode, method, conv_axes, stride,
+                 dilation).run()  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# 2-D correlate2d / convolve2d
+
+
+def _two_d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, flip):
+    a = _array(fname, "in1", in1)
+    b = _array(fname, "in2", in2)
+    if not a.ndim == b.ndim == 2:
+        raise ValueError(
+            f"{fname}: expected in1 and in2 to be 2-D arrays, got shapes {a.shape} and {b.shape}"
+        )
+    _check_dtype(fname, {"in1": a, "in2": b}, ValueError if flip else TypeError)
+    stride = _per_axis(fname, "stride", stride, 2)
+    dilation = _per_axis(fname, "dilation", dilation, 2)
+    k_ext = tuple(engine.extent(k, d) for k, d in zip(b.shape, dilation))
+    swapped = _swap_needed(fname, mode, a.shape, k_ext, (0, 1)) if isinstance(mode, str) else False
+    mode = _check_mode(fname, mode, TypeError)
+    bnd = _check_boundary(fname, boundary)
+    result = np.result_type(a.dtype, b.dtype)
+    fill = _fill_value(fname, fillvalue, result) if bnd == "fill" else result.type(0)
+    if swapped:
+        # SciPy runs _convolve2d(in2, in1) -- convolve2d: the commutative convolution;
+        # correlate2d: correlate2d(in2, in1) reversed (not conjugated)
+        x = engine._dilate(b, 2, dilation)
+        v = np.flip(a) if flip else np.conj(a)
+        pads, run_stride, run_dil = ((0, 0), (0, 0)), (1, 1), (1, 1)
+    else:
+        x = a
+        v = np.flip(b) if flip else np.conj(b)
+        pads = tuple(_mode_pads(mode, e, anchor_low=not flip) for e in k_ext)
+        run_stride, run_dil = stride, dilation
+    o_sp = engine.out_shape(x.shape, v.shape, run_stride, run_dil, pads)
+    if any(o < 0 for o in o_sp):
+        raise ValueError(
+            f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
+            f"{b.shape}"
+        )
+    if bnd != "fill" and a.size == 0 and b.size and min(o_sp) > 0:
+        raise ValueError(  # SciPy divides by zero here and crashes
+            f"{fname}: boundary={boundary!r} needs a non-empty in1 to extend, got in1 of shape "
+            f"{a.shape}"
+        )
+    choice = engine.choose(x, v, 2, pads, run_stride, run_dil, o_sp, result, "auto", fill)
+    out = engine.correlate(x, v, 2, pads, run_stride, run_dil, bnd, fill, result, choice)
+    if result.kind in "biu":
+        out = _finish_int(fname, out, result, f"{a.dtype} and {b.dtype}")
+    if swapped:
+        if not flip:
+            out = out[::-1, ::-1]
+        out = np.ascontiguousarray(out[:: stride[0], :: stride[1]])
+    return out
+
+
+_TWO_D_PARAMS = """
+    Parameters
+    ----------
+    in1, in2 : array_like
+        2-D input and kernel.
+    mode : {{"full", "valid", "same"}}, default "full"
+        ``full``: every overlap; ``valid``: no boundary values (the larger input becomes the
+        input -- SciPy's swap rule); ``same``: the size of ``in1``, {anchor}.
+    boundary : {{"fill", "wrap", "symm"}}, default "fill"
+        Values beyond the edges of ``in1``: ``fill`` -- ``fillvalue``
+        (``v v | a b c d | v v``); ``wrap`` -- periodic (``c d | a b c d | a b``); ``symm`` --
+        mirrored with the edge repeated (``b a | a b c d | d c``); any width. ``pad``,
+        ``circular`` and ``symmetric`` are SciPy's aliases.
+    fillvalue : scalar, default 0
+        Cast to the result dtype as SciPy casts it (a value that does not fit is refused).
+    stride, dilation : int or pair of ints, default 1 (fastconv only)
+        ``dilation=d`` spreads the kernel taps ``d`` apart; ``stride=s`` returns
+        ``result[::s]`` of the stride-1 result without computing the skipped outputs.
+
+    Returns
+    -------
+    out : ndarray
+        2-D; per axis, with ``N`` the size of ``in1`` and ``K = d * (k - 1) + 1``: ``full``:
+        ``ceil((N + K - 1) / s)``; ``same``: ``ceil(N / s)``; ``valid``:
+        ``ceil((max(N, K) - min(N, K) + 1) / s)``. Dtype ``np.result_type(in1, in2)``;
+        integers exact (``OverflowError`` where the exact result does not fit).
+"""
+
+
+def correlate2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    stride: Any = 1,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Cross-correlate two 2-D arrays (no kernel flip; ``in2`` conjugated) with a boundary rule.
+
+    ``scipy.signal.correlate2d`` with the same arguments, values, shapes and dtypes. For an
+    even kernel, 'same' mode is one sample off :func:`correlate`'s (SciPy's convention).
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.arange(1.0, 17.0).reshape(4, 4)
+    >>> correlate2d(image, [[1, 0, -1], [1, 0, -1], [1, 0, -1]], mode="valid")
+    array([[-6., -6.],
+           [-6., -6.]])
+    >>> correlate2d([[1, 2], [3, 4]], [[1, 1], [1, 1]], mode="same", boundary="symm")
+    array([[10, 12],
+           [14, 16]])
+
+    SciPy's example: find a template in a noisy image (here a deterministic one).
+
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.standard_normal((60, 80))
+    >>> template = scene[20:30, 45:55] - scene[20:30, 45:55].mean()
+    >>> noisy = scene + 0.5 * rng.standard_normal(scene.shape)
+    >>> corr = correlate2d(noisy, template, boundary="symm", mode="same")
+    >>> np.unravel_index(np.argmax(corr), corr.shape)   # the template's centre (25, 50)
+    (np.int64(24), np.int64(49))
+    """
+    return _two_d("correlate2d", in1, in2, mode, boundary, fillvalue, stride, dilation, False)
+
+
+def convolve2d(
+    in1: Any,
+    in2: Any,
+    mode: str = "full",
+    boundary: str = "fill",
+    fillvalue: Any = 0,
+    *,
+    stride: Any = 1,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Convolve two 2-D arrays (the kernel ``in2`` is flipped) with a boundary rule.
+
+    ``scipy.signal.convolve2d`` with the same arguments, values, shapes and dtypes: the
+    correlation with ``flip(conj(in2))`` (:func:`_flip_conj`), whose 'same' output of an even
+    kernel starts half a kernel earlier than ``correlate2d``'s (SciPy's anchors).
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> convolve2d([[1, 2], [3, 4]], [[0, 1], [1, 0]])
+    array([[0, 1, 2],
+           [1, 5, 4],
+           [3, 4, 0]])
+
+    SciPy's example: the gradient of an image by a complex Scharr operator, with a symmetric
+    boundary (a deterministic 'image' instead of ``scipy.datasets.ascent``):
+
+    >>> image = np.add.outer(np.arange(5.0), 2 * np.arange(6.0)) ** 2
+    >>> scharr = np.array([[ -3-3j, 0-10j,  +3 -3j],
+    ...                    [-10+0j, 0+ 0j, +10 +0j],
+    ...                    [ -3+3j, 0+10j,  +3 +3j]])   # Gx + j*Gy
+    >>> grad = convolve2d(image, scharr, boundary="symm", mode="same")
+    >>> grad[2, 2]
+    np.complex128(-640-320j)
+    """
+    return _two_d("convolve2d", in1, in2, mode, boundary, fillvalue, stride, dilation, True)
+
+
+correlate2d.__doc__ = correlate2d.__doc__.format(
+    params=_TWO_D_PARAMS.format(anchor="its centre at kernel index ``(k - 1) // 2``")
+)
+convolve2d.__doc__ = convolve2d.__doc__.format(
+    params=_TWO_D_PARAMS.format(anchor="its centre at kernel index ``k // 2``")
+)
+
+
+# --------------------------------------------------------------------------------------------
+# fftconvolve / oaconvolve
+
+
+def _product(fname: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b`` (broadcast), exact for integers: OverflowError instead of wrapping."""
+    result = np.result_type(a, b)
+    if result.kind in "iu":
+        bound = engine.int_max(a) * engine.int_max(b)
+        if bound > np.iinfo(result).max or -bound < np.iinfo(result).min:
+            exact = a.astype(object) * b.astype(object)
+            return _finish_int(fname, exact, result, f"{a.dtype} and {b.dtype}")
+    return a * b
+
+
+def _freq(fname: str, in1, in2, mode, axes, blocks) -> np.ndarray:
+    a = _array(fname, "in1", in1)
+    b = _array(fname, "in2", in2)
+    if a.ndim == b.ndim == 0:
+        return _scalar_product(fname, a, b)
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"{fname}: expected in1 and in2 with the same number of dimensions, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    if a.size == 0 or b.size == 0:  # SciPy: an empty float64 array, whatever the mode
+        return np.asarray([])
+    if blocks and a.shape == b.shape:  # SciPy's oaconvolve: same shapes -> fftconvolve
+        blocks = False
+    _check_dtype(fname, {"in1": a, "in2": b}, TypeError)
+    conv_axes = [] if axes is None else None
+    conv_axes = _normalize_axes(fname, axes, a.ndim) if axes is not None else list(range(a.ndim))
+    # axes where either input has size 1 are a broadcast product, not a convolution
+    conv_axes = [ax for ax in conv_axes if a.shape[ax] != 1 and b.shape[ax] != 1]
+    if blocks:
+        conv_axes.sort()
+    _check_broadcast(fname, a.shape, b.shape, conv_axes)
+    if _swap_needed(fname, mode, a.shape, b.shape, conv_axes):
+        a, b = b, a
+    mode = _check_mode(fname, mode, ValueError)
+    s1, s2 = a.shape, b.shape
+    if mode == "same":  # the broadcast axes are cut to in1's size, centred
+        for ax in range(a.ndim):
+            if ax not in conv_axes and s1[ax] == 1 and s2[ax] > 1:
+                c = (s2[ax] - 1) // 2
+                b = b[(slice(None),) * ax + (slice(c, c + 1),)]
+    if not conv_axes:
+        return np.ascontiguousarray(_product(fname, a, b))
+
+    def fft_in(arr: np.ndarray) -> np.ndarray:
+        dt = engine.fft_dtype(arr.dtype)
+        if arr.dtype.kind == "O":
+            try:
+                return arr.astype(np.float64)
+            except TypeError:
+                return arr.astype(np.complex128)
+        return arr.astype(dt, copy=False)
+
+    x = _move_in(fft_in(a), conv_axes)
+    v = _move_in(np.flip(fft_in(b), axis=tuple(conv_axes)), conv_axes)
+    nd = len(conv_axes)
+    pads = tuple(_mode_pads(mode, s2[ax]) for ax in conv_axes)
+    o_sp = tuple(n + lo + hi - k + 1 for n, k, (lo, hi) in
+                 zip((s1[ax] for ax in conv_axes), (s2[ax] for ax in conv_axes), pads))  # fmt: skip
+    nbx = int(np.prod(x.shape[: x.ndim - nd]))
+    nbv = int(np.prod(v.shape[: v.ndim - nd]))
+    nb = int(np.prod(np.broadcast_shapes(x.shape[: x.ndim - nd], v.shape[: v.ndim - nd])))
+    real = x.dtype.kind != "c" and v.dtype.kind != "c"
+    k_sp = tuple(s2[ax] for ax in conv_axes)
+    p = _fft.plan(o_sp, k_sp, nbx, nbv, nb, real, blocks)
+    if blocks and p.tiles == 1:
+        p = _fft.plan(o_sp, k_sp, nbx, nbv, nb, real, False)
+    out = _fft.correlate(x, v, tuple(lo for lo, _ in pads), o_sp, fft_plan=p,
+                         workers=engine._threads.num_threads())  # fmt: skip
+    return _move_out(out, conv_axes)
+
+
+_FREQ_DOC = """
+    Parameters
+    ----------
+    in1, in2 : array_like
+        Input and kernel with the same number of dimensions (0-d: their product).
+    mode : {{"full", "valid", "same"}}, default "full"
+        ``full``: every overlap; ``valid``: no zero padding (the larger input becomes the
+        input); ``same``: the size of ``in1``, centred on the full output.
+    axes : int or sequence of ints, optional
+        Axes to convolve along (default all); along the others the sizes must be equal or 1
+        and broadcast. Axes where either input has size 1 are multiplied, not transformed.
+
+    Returns
+    -------
+    out : ndarray
+        Per convolved axis, ``N`` and ``K`` the sizes of ``in1`` and ``in2``: ``full``:
+        ``N + K - 1``; ``same``: ``N``; ``valid``: ``max(N, K) - min(N, K) + 1``; other axes
+        broadcast (``same``: ``in1``'s size). Dtype as ``scipy.fft`` computes it: float32 for
+        float16/float32, float64 for integers, bool and object, complex where either input is
+        complex, long double kept. An empty input gives an empty float64 array of shape
+        ``(0,)``, as in SciPy.
+"""
+
+
+def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> np.ndarray:
+    """Convolve two N-D arrays (the kernel is flipped) with one FFT of the whole arrays.
+
+    ``scipy.signal.fftconvolve`` with the same arguments, values, shapes and dtypes: real
+    transforms for real inputs, fast lengths from ``scipy.fft.next_fast_len``, and fastconv's
+    threads (``workers``) in every transform.
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fftconvolve([1, 2, 3], [0, 1, 0.5]).round(12)
+    array([0. , 1. , 2.5, 4. , 1.5])
+
+    SciPy's example: the autocorrelation of white noise is an impulse.
+
+    >>> sig = np.random.default_rng(0).standard_normal(1000)
+    >>> autocorr = fftconvolve(sig, sig[::-1], mode="full")
+    >>> int(np.argmax(autocorr)), bool(autocorr[999] > 10 * np.abs(autocorr[:990]).max())
+    (999, True)
+    """
+    return _freq("fftconvolve", in1, in2, mode, axes, False)
+
+
+def oaconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> np.ndarray:
+    """Convolve two N-D arrays (the kernel is flipped) with overlap-save FFT blocks.
+
+    ``scipy.signal.oaconvolve`` with the same arguments, values, shapes and dtypes. The output
+    is cut into blocks whose FFT length the cost model of :func:`fastconv.algorithms.fft.plan`
+    chooses; like SciPy, inputs of equal shape (or too small for two blocks) take one
+    whole-array FFT. Overlap-save and overlap-add compute the same sums.
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> oaconvolve([1, 2, 3, 4, 5, 6, 7, 8], [1, -1]).round(12)
+    array([ 1.,  1.,  1.,  1.,  1.,  1.,  1.,  1., -8.])
+
+    SciPy's example: a 100 000-sample signal through a 512-tap low-pass filter (a windowed
+    sinc instead of ``signal.firwin(512, 0.01)``).
+
+    >>> sig = np.random.default_rng(0).standard_normal(100_000)
+    >>> t = np.arange(512) - 255.5
+    >>> filt = 0.01 * np.sinc(0.01 * t) * np.hamming(512)
+    >>> fsig = oaconvolve(sig, filt)
+    >>> fsig.shape, bool(np.allclose(fsig[5000:5010], np.convolve(sig, filt)[5000:5010]))
+    ((100511,), True)
+    """
+    return _freq("oaconvolve", in1, in2, mode, axes, True)
+
+
+fftconvolve.__doc__ = fftconvolve.__doc__.format(params=_FREQ_DOC)
+oaconvolve.__doc__ = oaconvolve.__doc__.format(params=_FREQ_DOC)
+
+
+# --------------------------------------------------------------------------------------------
+# choose_conv_method
+
+
+def _time(fn) -> float:
+    """Seconds per call: loops of at least 5 ms, the best of 3 (as SciPy's ``measure``)."""
+    timer = timeit.Timer(fn)
+    number = 1
+    while True:
+        t = timer.timeit(number)
+        if t >= 5e-3 or number >= 10**6:
+            break
+        number *= 10
+    return min([t, *timer.repeat(2, number)]) / number
+
+
+def choose_conv_method(
+    in1: Any, in2: Any, mode: str = "full", measure: bool = False, *, explain: bool = False
+) -> Any:
+    """Which method ``convolve(in1, in2, mode)`` runs: ``'direct'`` or ``'fft'`` (no flip here).
+
+    SciPy's return values: ``'fft'`` stands for both FFT variants (one whole-array transform
+    or overlap-save blocks), since ``method='fft'`` in :func:`convolve` and :func:`correlate`
+    picks between them by the same cost model. The rule of ``method='auto'``:
+
+    1. the cost model (``fastconv._signal_engine.COSTS``, measured on the development machine)
+       estimates the time of the direct kernel, of one whole-array FFT and of overlap-save
+       blocks, and takes the fastest;
+    2. an FFT winner is kept only if it keeps the precision: for integers, only when the FFT's
+       rigorous error bound is below 0.25 (the rounded result is then exact -- else the exact
+       direct method); for floats, never with NaN or inf in the inputs, and only when the FFT's
+       error estimate ``4 u log2(N) rms(in1) ||in2||_2`` is at most the direct method's error
+       bound ``k u mean|in1| ||in2||_1`` for an output of average size (a wide dynamic range
+       of ``in1`` makes the FFT's uniform error swamp its small outputs);
+    3. bool, object and arrays SciPy cannot convolve (mismatched dimensions, 0-d, non-numeric)
+       give ``'direct'``, as in SciPy.
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        The arguments of the convolution.
+    mode : {"full", "valid", "same"}, default "full"
+    measure : bool, default False
+        Time both methods on these inputs and return the faster, with the times.
+    explain : bool, default False (fastconv only)
+        Also return the reason, as the last element of a tuple.
+
+    Returns
+    -------
+    method : str
+        ``'direct'`` or ``'fft'``.
+    times : dict, only with ``measure=True``
+        Seconds per call of ``'fft'`` and ``'direct'``.
+    reason : str, only with ``explain=True``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> img, filt = rng.random((32, 32)), rng.random((8, 8))
+    >>> choose_conv_method(img, filt, mode="same")
+    'direct'
+    >>> method, why = choose_conv_method(rng.random(100_000), rng.random(5_000), explain=True)
+    >>> method, why.split(" (")[0]
+    ('fft', 'overlap-save blocks of 16384 is the fastest')
+    >>> spiky = np.zeros(100_000); spiky[::1000] = 1e12; spiky[1::2] = 1e-3
+    >>> print(choose_conv_method(spiky, rng.random(5_000), explain=True)[1][:52])
+    the FFT would be faster (direct 18.5 ms, fft 3.65 ms
+    """
+    a = np.asarray(in1)
+    b = np.asarray(in2)
+    if measure:
+        times = {m: _time(lambda m=m: convolve(a, b, mode=mode, method=m))
+                 for m in ("fft", "direct")}  # fmt: skip
+        method = "fft" if times["fft"] < times["direct"] else "direct"
+        reason = f"measured: fft {times['fft']:.3g} s, direct {times['direct']:.3g} s per call"
+        return (method, times, reason) if explain else (method, times)
+
+    def answer(method: str, reason: str) -> Any:
+        return (method, reason) if explain else method
+
+    if a.ndim != b.ndim or a.ndim == 0:
+        return answer("direct", "0-d or mismatched dimensions: no convolution to speed up")
+    if a.dtype.kind not in "biufc" or b.dtype.kind not in "biufc":
+        return answer("direct", f"dtypes {a.dtype} and {b.dtype}: only the direct method")
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        return answer("direct", "bool inputs: the direct method")
+    mode = _check_mode("choose_conv_method", mode, ValueError)
+    try:
+        plan = _Plan("choose_conv_method", a, _flip_conj(b, range(a.ndim)), mode, "auto",
+                     list(range(a.ndim)), 1, 1)  # fmt: skip
+    except ValueError as exc:
+        return answer("direct", f"convolve would raise: {exc}")
+    return answer("direct" if plan.choice.method == "direct" else "fft", plan.choice.reason)
