@@ -311,6 +311,8 @@ def _norms(a: np.ndarray) -> tuple[float, float]:
         return 0.0, 0.0
     if a.dtype.char in "fdFD" and a.size >= 4096:
         flat = np.ascontiguousarray(a).ravel()
+        if flat.dtype.kind == "c":  # as (re, im) pairs: the same 2-norm, asum |re| + |im|
+            flat = flat.view(flat.real.dtype)
         asum, nrm2 = _blas.get_blas_funcs(("asum", "nrm2"), (flat,))
         return float(asum(flat)), float(nrm2(flat))
     f = np.abs(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64))
