@@ -121,7 +121,10 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
     >>> extend(x, 1, [(-1, 2)], "fill", 9)
     array([9, 1, 2])
     """
-    for a, (r0, r1) in enumerate(ranges):
+    # narrow ranges first, so that wide extensions copy only what the narrow ones kept
+    order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(x.shape[x.ndim - nd + a], 1))
+    for a in order:
+        r0, r1 = ranges[a]
         ax = x.ndim - nd + a
         n = x.shape[ax]
         if 0 <= r0 and r1 <= n:
@@ -214,11 +217,71 @@ def _bands(x_sp, k_sp, stride, dilation, pads, o_sp) -> list[tuple[int, int, int
     return bands if total * 4 <= volume else None
 
 
+def index_map(n: int, lo: int, count: int, boundary: str) -> np.ndarray:
+    """Source index of extended positions ``0..count-1`` (``x`` starts at ``lo``); -1: fill.
+
+    >>> index_map(3, 2, 7, "symm"), index_map(3, 2, 7, "fill")
+    (array([1, 0, 0, 1, 2, 2, 1]), array([-1, -1,  0,  1,  2, -1, -1]))
+    """
+    j = np.arange(-lo, count - lo)
+    if boundary == "fill":
+        return np.where((j >= 0) & (j < n), j, -1)
+    if n == 0:
+        raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
+    return j % n if boundary == "wrap" else _symm_index(j, n)
+
+
+def _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
+    """1-D or 2-D correlation with a boundary rule, read through index maps (no padded copy)."""
+    from ._numba.boundary import correlate_mapped_rows
+    from .algorithms.direct import PARALLEL_MIN_MACS
+
+    if nd == 1:  # a 2-D problem with one row
+        x, v = x[..., None, :], v[..., None, :]
+        pads, stride, dilation, o_sp = ((0, 0), *pads), (1, *stride), (1, *dilation), (1, *o_sp)
+    bx, bv = x.shape[:-2], v.shape[:-2]
+    batch = np.broadcast_shapes(bx, bv)
+    nb = math.prod(batch)
+    if math.prod(bx) not in (1, nb) or math.prod(bv) not in (1, nb) or (
+        math.prod(bx) == nb and bx != batch) or (math.prod(bv) == nb and bv != batch):  # fmt: skip
+        x = np.broadcast_to(x, (*batch, *x.shape[-2:]))
+        v = np.broadcast_to(v, (*batch, *v.shape[-2:]))
+    x3 = np.ascontiguousarray(x).reshape(-1, *x.shape[-2:])
+    v3 = np.ascontiguousarray(v, dtype=x3.dtype).reshape(-1, *v.shape[-2:])
+    (H, W), (KH, KW) = x3.shape[1:], v3.shape[1:]
+    OH, OW = o_sp
+    (sh, sw), (dh, dw) = stride, dilation
+    rowmap = index_map(H, pads[0][0], (OH - 1) * sh + (KH - 1) * dh + 1, boundary)
+    colmap = index_map(W, pads[1][0], (OW - 1) * sw + (KW - 1) * dw + 1, boundary)
+    out = np.empty((nb, OH, OW), x3.dtype)
+    fill = x3.dtype.type(fill)
+    args = (x3, v3, out, rowmap, colmap, fill, sh, sw, dh, dw, pads[1][0])
+    rows = nb * OH
+    if out.size * KH * KW < PARALLEL_MIN_MACS:
+        correlate_mapped_rows(*args, 0, rows)
+    else:
+        n_tasks = min(rows, _threads.num_threads())
+        bounds = [rows * i // n_tasks for i in range(n_tasks + 1)]
+        _threads.run_tasks(
+            lambda t, _: correlate_mapped_rows(*args, bounds[t], bounds[t + 1]), range(n_tasks)
+        )
+    out = out.reshape((*batch, OH, OW))
+    return out[..., 0, :] if nd == 1 else out
+
+
 def direct_real(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
-    """Direct correlation of real float32/float64 operands on the core (``nd <= 3``)."""
+    """Direct correlation of real float32/float64 operands (``nd <= 3``).
+
+    Zero fill: the core with implicit zero padding. Other boundaries: in 1-D and 2-D, the
+    index-mapped kernel (``_numba.boundary``); in 3-D the core with implicit zero padding, then
+    the thin bands of outputs that read outside ``x`` recomputed on extended strips (one
+    extended copy of the input where the bands would be most of the output).
+    """
     x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
     if boundary == "fill" and fill == 0 and not np.isnan(fill):
         return _core(x, v, nd, pads, stride, dilation)
+    if nd <= 2:
+        return _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp)
     ranges = read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp)
     bands = _bands(x_sp, k_sp, stride, dilation, pads, o_sp)
     if bands is None:  # mostly boundary: one extended copy, then a valid correlation
