@@ -13,8 +13,8 @@ The dtype decides the arithmetic:
 
 - float16/32/64 (and integers whose exact result needs fewer than 53 bits): the core's direct
   Numba kernel (``fastconv._core``, 1 to 3 axes, implicit zero padding) or the FFT
-  (``fastconv.algorithms.fft``, whole-array or overlap-save); other boundaries pad explicitly,
-  or -- for the direct method -- only recompute the thin bands of outputs that read them.
+  (``fastconv.algorithms.fft``, whole-array or overlap-save); other boundaries are read
+  through index maps by a Numba kernel (1-D, 2-D) or extended explicitly (FFT, 3-D).
 - complex64/128: four (or two) real correlations, or one complex FFT.
 - integers and bool: exact -- float64 when every output's sum of ``|x||v|`` is below 2**53
   (every partial sum is then an exactly representable integer, in any order), int64 when it is
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -136,9 +137,13 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
             c1 = max(min(r1, n), c0)
             before = max(0, min(r1, 0) - r0)
             after = max(0, r1 - max(r0, n))
-            width = [(0, 0)] * x.ndim
-            width[ax] = (before, after)
-            x = np.pad(x[(*(slice(None),) * ax, slice(c0, c1))], width, constant_values=fill)
+            shape = list(x.shape)
+            shape[ax] = r1 - r0
+            out = np.full(shape, fill, dtype=x.dtype)  # np.pad would store NumPy scalars
+            out[(*(slice(None),) * ax, slice(before, before + c1 - c0))] = x[
+                (*(slice(None),) * ax, slice(c0, c1))
+            ]
+            x = out
         elif n == 0:
             raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
         elif r0 <= 0 and r1 >= n and max(-r0, r1 - n) <= n:
@@ -202,21 +207,7 @@ def _core(x: np.ndarray, v: np.ndarray, nd: int, pads: Pads, stride, dilation) -
     return out.reshape((*batch, *o_sp))
 
 
-def _bands(x_sp, k_sp, stride, dilation, pads, o_sp) -> list[tuple[int, int, int]] | None:
-    """Output bands ``(axis, i0, i1)`` that read outside ``x``; ``None`` if they are most of it."""
-    bands = []
-    volume = math.prod(o_sp)
-    total = 0
-    for a, (n, k, s, d, (lo, _), o) in enumerate(zip(x_sp, k_sp, stride, dilation, pads, o_sp)):
-        i_lo = min(o, -(-lo // s))
-        i_hi = min(o, max(i_lo, -(-(n - extent(k, d) + 1 + lo) // s)))
-        for i0, i1 in ((0, i_lo), (i_hi, o)):
-            if i1 > i0:
-                bands.append((a, i0, i1))
-                total += (i1 - i0) * volume // max(o, 1)
-    return bands if total * 4 <= volume else None
-
-
+@lru_cache(maxsize=128)
 def index_map(n: int, lo: int, count: int, boundary: str) -> np.ndarray:
     """Source index of extended positions ``0..count-1`` (``x`` starts at ``lo``); -1: fill.
 
@@ -225,10 +216,13 @@ def index_map(n: int, lo: int, count: int, boundary: str) -> np.ndarray:
     """
     j = np.arange(-lo, count - lo)
     if boundary == "fill":
-        return np.where((j >= 0) & (j < n), j, -1)
-    if n == 0:
+        out = np.where((j >= 0) & (j < n), j, -1)
+    elif n == 0:
         raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
-    return j % n if boundary == "wrap" else _symm_index(j, n)
+    else:
+        out = j % n if boundary == "wrap" else _symm_index(j, n)
+    out.flags.writeable = False  # cached: shared by every call with these sizes
+    return out
 
 
 def _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
@@ -272,31 +266,18 @@ def _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarra
 def direct_real(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
     """Direct correlation of real float32/float64 operands (``nd <= 3``).
 
-    Zero fill: the core with implicit zero padding. Other boundaries: in 1-D and 2-D, the
-    index-mapped kernel (``_numba.boundary``); in 3-D the core with implicit zero padding, then
-    the thin bands of outputs that read outside ``x`` recomputed on extended strips (one
-    extended copy of the input where the bands would be most of the output).
+    Zero fill: the core with implicit zero padding. Other boundaries: in 1-D and 2-D the
+    index-mapped kernel (``_numba.boundary``), which reads the boundary values in place; in
+    3-D one extended copy of the input, then the core.
     """
-    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
     if boundary == "fill" and fill == 0 and not np.isnan(fill):
         return _core(x, v, nd, pads, stride, dilation)
     if nd <= 2:
         return _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp)
-    ranges = read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp)
-    bands = _bands(x_sp, k_sp, stride, dilation, pads, o_sp)
-    if bands is None:  # mostly boundary: one extended copy, then a valid correlation
-        xe = extend(x, nd, ranges, boundary, fill)
-        return _core(xe, v, nd, ((0, 0),) * nd, stride, dilation)
-    # the interior reads only x: zero padding everywhere, then redo the bands that read outside
-    out = _core(x, v, nd, pads, stride, dilation)
-    for a, i0, i1 in bands:
-        band = list(ranges)
-        lo = pads[a][0]
-        band[a] = (i0 * stride[a] - lo, (i1 - 1) * stride[a] - lo + extent(k_sp[a], dilation[a]))
-        xe = extend(x, nd, band, boundary, fill)
-        part = _core(xe, v, nd, ((0, 0),) * nd, stride, dilation)
-        out[(..., slice(i0, i1), *(slice(None),) * (nd - 1 - a))] = part
-    return out
+    # 3-D with a boundary rule (no public function asks for it yet): one extended copy
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    xe = extend(x, nd, read_ranges(x_sp, k_sp, stride, dilation, pads, o_sp), boundary, fill)
+    return _core(xe, v, nd, ((0, 0),) * nd, stride, dilation)
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,6 +320,10 @@ def direct_macs(x_sp, k_sp, stride, dilation, pads, o_sp) -> int:
     for n, k, s, d, (lo, _), o in zip(x_sp, k_sp, stride, dilation, pads, o_sp):
         if o <= 0 or k <= 0:
             return 0
+        if k <= 64:
+            total *= sum(max(0, min(o - 1, (n - 1 + lo - j * d) // s)
+                             - max(0, -(-(lo - j * d) // s)) + 1) for j in range(k))  # fmt: skip
+            continue
         j = np.arange(k)
         first = np.maximum(0, -(-(lo - j * d) // s))  # first output whose tap j is inside x
         last = np.minimum(o - 1, (n - 1 + lo - j * d) // s)
@@ -352,7 +337,7 @@ class Stats:
 
     finite: bool
     x_max: float  # max |x|, and |fill| where the boundary reads it (integers only, else nan)
-    x_l1: float
+    x_typical: float  # median |x| over a sample of at most SAMPLE values (floats only)
     x_l2: float
     x_size: int
     v_l1: float
@@ -362,9 +347,9 @@ class Stats:
     def x_rms(self) -> float:
         return self.x_l2 / math.sqrt(max(self.x_size, 1))
 
-    @property
-    def x_mean(self) -> float:
-        return self.x_l1 / max(self.x_size, 1)
+
+#: values of ``x`` whose median magnitude stands for its typical size (evenly strided sample)
+SAMPLE = 4096
 
 
 def _norms(a: np.ndarray) -> tuple[float, float]:
@@ -399,7 +384,9 @@ def stats(x: np.ndarray, v: np.ndarray, fill: Any = 0) -> Stats:
     x_l1, x_l2 = _norms(x)
     v_l1, v_l2 = _norms(v)
     finite = all(math.isfinite(t) for t in (x_l1, x_l2, v_l1, v_l2, f))
-    return Stats(finite, math.nan, x_l1, x_l2, x.size, v_l1, v_l2)
+    sample = np.abs(x.flat[:: max(1, x.size // SAMPLE)].astype(np.complex128))
+    typical = float(np.median(sample)) if sample.size else 0.0
+    return Stats(finite, math.nan, typical, x_l2, x.size, v_l1, v_l2)
 
 
 @dataclass(frozen=True)
@@ -441,6 +428,8 @@ def choose(
         else "float" if result.char in "efd"
         else "numpy"
     )  # fmt: skip
+    if forced == "direct":
+        return Choice("direct", "forced by method='direct'")
     x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
     bx, bv = x.shape[: x.ndim - nd], v.shape[: v.ndim - nd]
     nbx, nbv = math.prod(bx), math.prod(bv)
@@ -449,15 +438,9 @@ def choose(
     o1 = tuple((o - 1) * s + 1 if o > 0 else 0 for o, s in zip(o_sp, stride))
     kd = tuple(extent(k, d) for k, d in zip(k_sp, dilation))
     real = result.kind != "c"
-    plans = {
-        "fft": _fft.plan(o1, kd, nbx, nbv, nb, real, False),
-        "oa": _fft.plan(o1, kd, nbx, nbv, nb, real, True),
-    }
-    if forced == "direct":
-        return Choice("direct", "forced by method='direct'")
     if forced in ("fft", "oa"):
         # 'fft': the FFT family, whole arrays or blocks, whichever is cheaper; 'oa': blocks
-        p = plans["oa"] if forced == "oa" else _fft.plan(o1, kd, nbx, nbv, nb, real, None)
+        p = _fft.plan(o1, kd, nbx, nbv, nb, real, True if forced == "oa" else None)
         if kind == "int" and min(math.prod(x_sp), math.prod(k_sp)) > 0:
             st = stats(x, v, fill)
             bound = _fft.exactness_bound(st.x_max, st.x_size, st.v_l1, math.prod(p.fft_shape),
@@ -469,6 +452,8 @@ def choose(
         return Choice(p.method, f"forced by method={forced!r}", p)
     if min(math.prod(x_sp), math.prod(k_sp), math.prod(o_sp), nb) == 0:
         return Choice("direct", "empty operand or output: nothing to transform")
+    if result.kind == "O":
+        return Choice("direct", "object arrays: exact Python arithmetic, shift-and-add")
 
     precision = _float_name(result if kind != "int" else np.float64)
     macs = nb * direct_macs(x_sp, k_sp, stride, dilation, pads, o_sp)
@@ -479,12 +464,21 @@ def choose(
     else:
         t_direct = COSTS["mac"][precision if precision != "longdouble" else "float64"] * macs
         t_direct = t_direct * (4 if kind == "complex" else 1) + COSTS["call"]["direct"]
-    unit = COSTS["fft"][precision]
+    unit = COSTS["fft"][precision] * (1 if real else 2)
+    taps = math.prod(k_sp)
+    # no FFT does less than a forward and an inverse transform of >= 2k points per output
+    fft_floor = 2 * unit * math.log2(max(math.prod(2 * k for k in kd), 2)) * nb * math.prod(o_sp)
+    if t_direct <= fft_floor:
+        return Choice("direct", f"{taps} taps per output: the direct method "
+                                f"({_fmt(t_direct)}) beats any FFT's transforms "
+                                f"(>= {_fmt(fft_floor)}) by the cost model")  # fmt: skip
+    plans = {
+        "fft": _fft.plan(o1, kd, nbx, nbv, nb, real, False),
+        "oa": _fft.plan(o1, kd, nbx, nbv, nb, real, True),
+    }
     times = {"direct": t_direct}
     for m, p in plans.items():
-        times[m] = unit * p.cost + COSTS["call"][m]
-    if result.kind == "O":
-        return Choice("direct", "object arrays: exact Python arithmetic, shift-and-add")
+        times[m] = COSTS["fft"][precision] * p.cost + COSTS["call"][m]
     best = min(times, key=times.get)
     summary = ", ".join(f"{m} {_fmt(t)}" for m, t in times.items())
     if best == "direct":
@@ -511,11 +505,12 @@ def choose(
                          np.float64 if precision == "float64" else np.longdouble).eps)  # fmt: skip
     e_fft = _fft.error_estimate(st.x_rms, st.v_l2, n_fft, eps)
     terms = min(math.prod(kd), math.prod(x_sp))
-    e_direct = terms * eps / 2 * st.x_mean * st.v_l1
+    e_direct = terms * eps / 2 * st.x_typical * st.v_l1
     if e_fft > e_direct:
         return Choice("direct", f"the FFT would be faster ({summary}) but its error estimate "
                                 f"{e_fft:.3g} exceeds the direct method's bound {e_direct:.3g} "
-                                "for an output of average size (input dynamic range too wide)")
+                                "for an output of typical size (in1's dynamic range is too "
+                                "wide: median |in1| far below its rms)")
     return Choice(best, f"{variant} is the fastest ({summary}); error estimate {e_fft:.2g} "
                         f"<= direct bound {e_direct:.2g}", p)  # fmt: skip
 
