@@ -258,7 +258,7 @@ BAD_CALLS = [
 
 @pytest.mark.parametrize(("name", "args", "kwargs", "word"), BAD_CALLS)
 def test_exceptions_match_scipy(name, args, kwargs, word) -> None:
-    with pytest.raises(Exception) as scipy_exc, warnings.catch_warnings():  # noqa: PT011
+    with pytest.raises(Exception) as scipy_exc, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SciPy casts a complex fill value, with a warning
         getattr(ss, name)(*args, **kwargs)
     # SciPy's own type, or its builtin base (NumPy's UFuncTypeError is a TypeError)
@@ -352,8 +352,9 @@ def test_doc_correlate2d_template() -> None:
     corr = fs.correlate2d(noisy, template, boundary="symm", mode="same")
     ref = ss.correlate2d(noisy, template, boundary="symm", mode="same")
     np.testing.assert_allclose(corr, ref, atol=1e-8 * np.abs(ref).max())
-    assert np.unravel_index(np.argmax(corr), corr.shape) == np.unravel_index(np.argmax(ref),
-                                                                             ref.shape)
+    assert np.unravel_index(np.argmax(corr), corr.shape) == np.unravel_index(
+        np.argmax(ref), ref.shape
+    )
 
 
 def test_doc_convolve2d_scharr() -> None:

@@ -52,8 +52,14 @@ Pads = tuple[tuple[int, int], ...]
 #: "call": fixed overhead per call.
 COSTS: dict[str, dict[str, float]] = {
     "mac": {"float32": 3.0e-11, "float64": 6.0e-11},
-    "numpy": {"float32": 1.5e-9, "float64": 1.5e-9, "int64": 2.0e-9, "longdouble": 6.0e-9,
-              "complex": 4.0e-9, "object": 6.0e-8},  # fmt: skip
+    "numpy": {
+        "float32": 1.5e-9,
+        "float64": 1.5e-9,
+        "int64": 2.0e-9,
+        "longdouble": 6.0e-9,
+        "complex": 4.0e-9,
+        "object": 6.0e-8,
+    },
     "fft": {"float32": 2.0e-10, "float64": 3.5e-10, "longdouble": 3.0e-9},
     "call": {"direct": 2.0e-5, "fft": 6.0e-5, "oa": 1.5e-4},
 }
@@ -123,7 +129,8 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
     array([9, 1, 2])
     """
     # narrow ranges first, so that wide extensions copy only what the narrow ones kept
-    order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(x.shape[x.ndim - nd + a], 1))
+    sizes = x.shape[x.ndim - nd :]
+    order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(sizes[a], 1))
     for a in order:
         r0, r1 = ranges[a]
         ax = x.ndim - nd + a
@@ -136,7 +143,6 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
             c0 = min(max(r0, 0), n)
             c1 = max(min(r1, n), c0)
             before = max(0, min(r1, 0) - r0)
-            after = max(0, r1 - max(r0, n))
             shape = list(x.shape)
             shape[ax] = r1 - r0
             out = np.full(shape, fill, dtype=x.dtype)  # np.pad would store NumPy scalars
@@ -446,9 +452,12 @@ def choose(
             bound = _fft.exactness_bound(st.x_max, st.x_size, st.v_l1, math.prod(p.fft_shape),
                                          np.finfo(np.float64).eps)  # fmt: skip
             if bound >= 0.25:
-                return Choice("direct", f"method={forced!r} asked for, but for integers the "
-                                        f"FFT's error bound {bound:.3g} does not prove the "
-                                        "rounded result exact: the exact direct method runs")
+                return Choice(
+                    "direct",
+                    f"method={forced!r} asked for, but for integers the "
+                    f"FFT's error bound {bound:.3g} does not prove the "
+                    "rounded result exact: the exact direct method runs",
+                )
         return Choice(p.method, f"forced by method={forced!r}", p)
     if min(math.prod(x_sp), math.prod(k_sp), math.prod(o_sp), nb) == 0:
         return Choice("direct", "empty operand or output: nothing to transform")
@@ -499,18 +508,25 @@ def choose(
         if bound >= 0.25:
             return Choice("direct", f"integers: the FFT's rounding error bound {bound:.3g} does "
                                     f"not prove the rounded result exact ({summary})")  # fmt: skip
-        return Choice(best, f"{variant} is the fastest ({summary}); its error bound "
-                            f"{bound:.2g} < 0.25 keeps the rounded integers exact", p)
+        return Choice(
+            best,
+            f"{variant} is the fastest ({summary}); its error bound "
+            f"{bound:.2g} < 0.25 keeps the rounded integers exact",
+            p,
+        )
     eps = float(np.finfo(np.float32 if precision == "float32" else
                          np.float64 if precision == "float64" else np.longdouble).eps)  # fmt: skip
     e_fft = _fft.error_estimate(st.x_rms, st.v_l2, n_fft, eps)
     terms = min(math.prod(kd), math.prod(x_sp))
     e_direct = terms * eps / 2 * st.x_typical * st.v_l1
     if e_fft > e_direct:
-        return Choice("direct", f"the FFT would be faster ({summary}) but its error estimate "
-                                f"{e_fft:.3g} exceeds the direct method's bound {e_direct:.3g} "
-                                "for an output of typical size (in1's dynamic range is too "
-                                "wide: median |in1| far below its rms)")
+        return Choice(
+            "direct",
+            f"the FFT would be faster ({summary}) but its error estimate "
+            f"{e_fft:.3g} exceeds the direct method's bound {e_direct:.3g} "
+            "for an output of typical size (in1's dynamic range is too "
+            "wide: median |in1| far below its rms)",
+        )
     return Choice(best, f"{variant} is the fastest ({summary}); error estimate {e_fft:.2g} "
                         f"<= direct bound {e_direct:.2g}", p)  # fmt: skip
 
@@ -633,8 +649,11 @@ def exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, 
     """
     x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
     f = abs(int(fill)) if boundary == "fill" else 0
-    bound = max(int_max(x), f) * int(np.abs(v.astype(object)).sum() if v.size < 4096 else
-                                     np.abs(v.astype(np.float64)).sum() * (1 + 1e-9) + 1)
+    bound = max(int_max(x), f) * int(
+        np.abs(v.astype(object)).sum()
+        if v.size < 4096
+        else np.abs(v.astype(np.float64)).sum() * (1 + 1e-9) + 1
+    )
     if bound < 2**53 and nd <= 3:
         xf, vf, ff = x.astype(np.float64), v.astype(np.float64), np.float64(fill)
         if choice.method == "direct":

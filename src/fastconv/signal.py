@@ -284,6 +284,8 @@ class _Plan:
     def __init__(self, fname, a, u, mode, method, conv_axes, stride, dilation):
         self.fname = fname
         self.conv_axes = conv_axes
+        if mode == "same":  # in1's size along the broadcast axes too (fftconvolve's rule)
+            u = _centre_broadcast(a, u, conv_axes)
         nd = len(conv_axes)
         self.stride = _per_axis(fname, "stride", stride, nd)
         self.dilation = _per_axis(fname, "dilation", dilation, nd)
@@ -334,6 +336,16 @@ class _Plan:
             out = np.ascontiguousarray(out)
         _warn_nonfinite(out, self.choice)
         return _move_out(out, self.conv_axes)
+
+
+def _centre_broadcast(a: np.ndarray, b: np.ndarray, conv_axes) -> np.ndarray:
+    """For 'same' mode: where ``a`` has size 1 on an axis not convolved and ``b`` more, keep
+    ``b``'s centre slice, so that the result has ``a``'s size (SciPy's centring)."""
+    for ax in range(a.ndim):
+        if ax not in conv_axes and a.shape[ax] == 1 and b.shape[ax] > 1:
+            c = (b.shape[ax] - 1) // 2
+            b = b[(slice(None),) * ax + (slice(c, c + 1),)]
+    return b
 
 
 def _nd_args(fname, in1, in2, mode, method, axes, unhashable_mode):
@@ -686,10 +698,7 @@ def _freq(fname: str, in1, in2, mode, axes, blocks) -> np.ndarray:
     mode = _check_mode(fname, mode, ValueError)
     s1, s2 = a.shape, b.shape
     if mode == "same":  # the broadcast axes are cut to in1's size, centred
-        for ax in range(a.ndim):
-            if ax not in conv_axes and s1[ax] == 1 and s2[ax] > 1:
-                c = (s2[ax] - 1) // 2
-                b = b[(slice(None),) * ax + (slice(c, c + 1),)]
+        b = _centre_broadcast(a, b, conv_axes)
     if not conv_axes:
         return np.ascontiguousarray(_product(fname, a, b))
 

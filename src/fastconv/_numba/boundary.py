@@ -29,7 +29,7 @@ def correlate_mapped_rows(x, w, out, rowmap, colmap, fill, sh, sw, dh, dw, pw, r
     """Rows ``[r0, r1)`` of ``out`` flattened over ``(B, OH)`` (see the module docstring)."""
     BX, H, W = x.shape
     BW, KH, KW = w.shape
-    B, OH, OW = out.shape
+    _, OH, OW = out.shape
     cols = column_ranges(W, OW, KW, sw, dw, pw)
     blocks = block_ranges(cols)
     xf = x.reshape(-1)

@@ -150,7 +150,9 @@ def plan(
 
     for _ in range(3):
         for a in range(nd):
-            choice[a] = min(cands[a], key=lambda b, a=a: cost(choice[:a] + [b] + choice[a + 1 :])[0])
+            choice[a] = min(
+                cands[a], key=lambda b, a=a: cost([*choice[:a], b, *choice[a + 1 :]])[0]
+            )
     c, tiles = cost(choice)
     oa = FFTPlan(tuple(choice), tuple(choice), tiles, c)
     if blocks or (blocks is None and oa.cost < best.cost and tiles > 1):
