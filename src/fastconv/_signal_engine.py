@@ -29,6 +29,7 @@ bound (see ``fastconv.algorithms.fft`` for both bounds).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,8 +41,10 @@ from scipy.linalg import blas as _blas
 from . import _threads
 from ._core import conv_general, layout
 from ._dispatch import choose_method
+from ._numba.boundary import correlate_mapped_rows
 from ._spec import normalize_conv
 from .algorithms import fft as _fft
+from .algorithms.direct import PARALLEL_MIN_MACS
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -233,19 +236,19 @@ def index_map(n: int, lo: int, count: int, boundary: str) -> np.ndarray:
 
 def _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
     """1-D or 2-D correlation with a boundary rule, read through index maps (no padded copy)."""
-    from ._numba.boundary import correlate_mapped_rows
-    from .algorithms.direct import PARALLEL_MIN_MACS
-
     if nd == 1:  # a 2-D problem with one row
         x, v = x[..., None, :], v[..., None, :]
         pads, stride, dilation, o_sp = ((0, 0), *pads), (1, *stride), (1, *dilation), (1, *o_sp)
-    bx, bv = x.shape[:-2], v.shape[:-2]
-    batch = np.broadcast_shapes(bx, bv)
-    nb = math.prod(batch)
-    if math.prod(bx) not in (1, nb) or math.prod(bv) not in (1, nb) or (
-        math.prod(bx) == nb and bx != batch) or (math.prod(bv) == nb and bv != batch):  # fmt: skip
-        x = np.broadcast_to(x, (*batch, *x.shape[-2:]))
-        v = np.broadcast_to(v, (*batch, *v.shape[-2:]))
+    if x.ndim == 2 and v.ndim == 2:  # the common case: no batch axes
+        batch, nb = (), 1
+    else:
+        bx, bv = x.shape[:-2], v.shape[:-2]
+        batch = np.broadcast_shapes(bx, bv)
+        nb = math.prod(batch)
+        # the kernel takes one plane or one per batch entry for each operand
+        if bx not in ((1,) * len(bx), batch) or bv not in ((1,) * len(bv), batch):
+            x = np.broadcast_to(x, (*batch, *x.shape[-2:]))
+            v = np.broadcast_to(v, (*batch, *v.shape[-2:]))
     x3 = np.ascontiguousarray(x).reshape(-1, *x.shape[-2:])
     v3 = np.ascontiguousarray(v, dtype=x3.dtype).reshape(-1, *v.shape[-2:])
     (H, W), (KH, KW) = x3.shape[1:], v3.shape[1:]
@@ -402,13 +405,23 @@ class Choice:
     method: str  # "direct", "fft" (whole arrays) or "oa" (overlap-save blocks)
     reason: str
     fft_plan: _fft.FFTPlan | None = None
+    static: bool = True  # decided from shapes alone (else from this call's data)
 
 
 def _fmt(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms"
 
 
-def choose(
+def choose(*args: Any, **kwargs: Any) -> Choice:
+    """The method for one correlation (see :func:`_choose`), marked ``static`` when it was
+    decided from shapes alone -- a plan may then keep it for every call of that signature."""
+    read: list[bool] = []
+    choice = _choose(read, *args, **kwargs)
+    return dataclasses.replace(choice, static=False) if read else choice
+
+
+def _choose(
+    read: list,
     x: np.ndarray,
     v: np.ndarray,
     nd: int,
@@ -448,6 +461,7 @@ def choose(
         # 'fft': the FFT family, whole arrays or blocks, whichever is cheaper; 'oa': blocks
         p = _fft.plan(o1, kd, nbx, nbv, nb, real, True if forced == "oa" else None)
         if kind == "int" and min(math.prod(x_sp), math.prod(k_sp)) > 0:
+            read.append(True)
             st = stats(x, v, fill)
             bound = _fft.exactness_bound(st.x_max, st.x_size, st.v_l1, math.prod(p.fft_shape),
                                          np.finfo(np.float64).eps)  # fmt: skip
@@ -494,6 +508,7 @@ def choose(
         return Choice("direct", f"direct is the fastest by the cost model ({summary})")
 
     p = plans[best]
+    read.append(True)
     st = stats(x, v, fill)
     n_fft = math.prod(p.fft_shape)
     variant = (
@@ -573,7 +588,10 @@ def correlate(x, v, nd, pads, stride, dilation, boundary, fill, result, choice) 
     """
     x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
     o_sp = out_shape(x_sp, k_sp, stride, dilation, pads)
-    batch = np.broadcast_shapes(x.shape[: x.ndim - nd], v.shape[: v.ndim - nd])
+    batch = (
+        () if x.ndim == nd and v.ndim == nd
+        else np.broadcast_shapes(x.shape[: x.ndim - nd], v.shape[: v.ndim - nd])
+    )  # fmt: skip
     result = np.dtype(result)
     exact = result.kind in "biu"
     if min((*o_sp, math.prod(batch), *k_sp, *x_sp), default=1) <= 0:

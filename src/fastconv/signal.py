@@ -254,14 +254,22 @@ def _mode_pads(mode: str, k_ext: int, anchor_low: bool = False) -> tuple[int, in
     return lo, k_ext - 1 - lo
 
 
+def _trailing(arr: np.ndarray, axes) -> bool:
+    """``axes`` already are the trailing axes, in order (then nothing moves)."""
+    return list(axes) == list(range(arr.ndim - len(axes), arr.ndim))
+
+
 def _move_in(arr: np.ndarray, axes) -> np.ndarray:
-    nd = len(axes)
-    return np.moveaxis(arr, axes, range(arr.ndim - nd, arr.ndim)) if nd else arr
+    """The convolution axes to the end (the engine's layout)."""
+    if _trailing(arr, axes):
+        return arr
+    return np.moveaxis(arr, axes, range(arr.ndim - len(axes), arr.ndim))
 
 
 def _move_out(arr: np.ndarray, axes) -> np.ndarray:
-    nd = len(axes)
-    return np.moveaxis(arr, range(arr.ndim - nd, arr.ndim), axes) if nd else arr
+    if _trailing(arr, axes):
+        return arr
+    return np.moveaxis(arr, range(arr.ndim - len(axes), arr.ndim), axes)
 
 
 def _warn_nonfinite(out: np.ndarray, choice: engine.Choice) -> None:
@@ -279,63 +287,116 @@ def _warn_nonfinite(out: np.ndarray, choice: engine.Choice) -> None:
 
 
 class _Plan:
-    """A validated N-D correlation: operands moved to the engine's layout, and its method."""
+    """A validated N-D correlation: everything about a call but the data, cached per signature.
+
+    ``a`` and ``u`` are ``in1`` and the kernel as :func:`correlate` sees it (``convolve`` passes
+    ``_flip_conj(in2)``); :meth:`operands` moves them to the engine's layout, :meth:`run`
+    computes. The method is kept with the plan when the cost model decided it from shapes
+    alone; when an FFT is in the running its precision rule reads each call's data.
+    """
 
     def __init__(self, fname, a, u, mode, method, conv_axes, stride, dilation):
         self.fname = fname
         self.conv_axes = conv_axes
-        if mode == "same":  # in1's size along the broadcast axes too (fftconvolve's rule)
-            u = _centre_broadcast(a, u, conv_axes)
-        nd = len(conv_axes)
+        self.mode = mode
+        self.method = method
+        u_shape = _centre_broadcast_shape(a.shape, u.shape, conv_axes) if mode == "same" else (
+            u.shape)  # fmt: skip
+        nd = self.nd = len(conv_axes)
         self.stride = _per_axis(fname, "stride", stride, nd)
         self.dilation = _per_axis(fname, "dilation", dilation, nd)
         self.result = np.result_type(a.dtype, u.dtype)
-        self.dtypes = f"{a.dtype} and {u.dtype}"
-        k_ext = [engine.extent(u.shape[ax], d) for ax, d in zip(conv_axes, self.dilation)]
-        s2 = list(u.shape)
+        self.dtypes = (a.dtype, u.dtype)
+        k_ext = [engine.extent(u_shape[ax], d) for ax, d in zip(conv_axes, self.dilation)]
+        s2 = list(u_shape)
         for ax, e in zip(conv_axes, k_ext):
             s2[ax] = e
         self.swapped = _swap_needed(fname, mode, a.shape, tuple(s2), conv_axes)
-        if self.swapped:
-            # SciPy: correlate(in2, in1), then reversed and conjugated; dilation belongs to in2
-            ud = _move_out(engine._dilate(_move_in(u, conv_axes), nd, self.dilation), conv_axes)
-            x, v = ud, _conj(a)
-            dil = (1,) * nd
-            step = self.stride
-            stride = (1,) * nd
+        if self.swapped:  # the dilated kernel is the input now; stride subsamples afterwards
+            self.run_stride, self.run_dilation = (1,) * nd, (1,) * nd
+            x_shape = tuple(s2)
+            k_sp = tuple(a.shape[ax] for ax in conv_axes)
         else:
-            x, v, dil, step, stride = a, _conj(u), self.dilation, (1,) * nd, self.stride
-        self.step = step  # subsampling applied after the swapped correlation
-        self.x = _move_in(x, conv_axes)
-        self.v = _move_in(v, conv_axes)
-        self.nd = nd
-        self.run_stride = stride
-        self.run_dilation = dil
-        kx = [engine.extent(k, d) for k, d in zip(self.v.shape[self.v.ndim - nd :], dil)]
+            self.run_stride, self.run_dilation = self.stride, self.dilation
+            x_shape = a.shape
+            k_sp = tuple(u_shape[ax] for ax in conv_axes)
+        x_sp = tuple(x_shape[ax] for ax in conv_axes)
+        kx = [engine.extent(k, d) for k, d in zip(k_sp, self.run_dilation)]
         self.pads = tuple(_mode_pads(mode, e) for e in kx)
-        x_sp = self.x.shape[self.x.ndim - nd :]
-        k_sp = self.v.shape[self.v.ndim - nd :]
-        self.o_sp = engine.out_shape(x_sp, k_sp, stride, dil, self.pads)
+        self.o_sp = engine.out_shape(x_sp, k_sp, self.run_stride, self.run_dilation, self.pads)
         if any(o < 0 for o in self.o_sp):
             raise ValueError(
                 f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
                 f"{u.shape}"
             )
-        self.choice = engine.choose(self.x, self.v, nd, self.pads, stride, dil, self.o_sp,
-                                    self.result, method)  # fmt: skip
+        self.choice = self.choose(*self.operands(a, u))
 
-    def run(self) -> np.ndarray:
-        out = engine.correlate(self.x, self.v, self.nd, self.pads, self.run_stride,
-                               self.run_dilation, "fill", self.result.type(0), self.result,
-                               self.choice)  # fmt: skip
+    def choose(self, x: np.ndarray, v: np.ndarray) -> engine.Choice:
+        return engine.choose(x, v, self.nd, self.pads, self.run_stride, self.run_dilation,
+                             self.o_sp, self.result, self.method)  # fmt: skip
+
+    def operands(self, a: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, v)`` of the engine: SciPy's swap, conjugation, axes moved to the end."""
+        if self.mode == "same":
+            u = _centre_broadcast(a, u, self.conv_axes)
+        if self.swapped:  # SciPy: correlate(in2, in1), reversed and conjugated afterwards
+            ud = engine._dilate(_move_in(u, self.conv_axes), self.nd, self.dilation)
+            return ud, _move_in(_conj(a), self.conv_axes)
+        return _move_in(a, self.conv_axes), _move_in(_conj(u), self.conv_axes)
+
+    def run(self, a: np.ndarray, u: np.ndarray) -> np.ndarray:
+        x, v = self.operands(a, u)
+        choice = self.choice if self.choice.static else self.choose(x, v)
+        out = engine.correlate(x, v, self.nd, self.pads, self.run_stride, self.run_dilation,
+                               "fill", self.result.type(0), self.result, choice)  # fmt: skip
         if self.result.kind in "biu":
-            out = _finish_int(self.fname, out, self.result, self.dtypes)
+            out = _finish_int(self.fname, out, self.result, "{} and {}".format(*self.dtypes))
         if self.swapped:
             sp = tuple(range(out.ndim - self.nd, out.ndim))
-            out = _conj(np.flip(out, axis=sp))[(..., *(slice(None, None, s) for s in self.step))]
+            out = _conj(np.flip(out, axis=sp))[(..., *(slice(None, None, s) for s in self.stride))]
             out = np.ascontiguousarray(out)
-        _warn_nonfinite(out, self.choice)
+        _warn_nonfinite(out, choice)
         return _move_out(out, self.conv_axes)
+
+
+#: plans by call signature (function, shapes, dtypes, frozen parameters); cleared when full
+_PLANS: dict[tuple, Any] = {}
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a parameter: typed scalars (so 1, 1.0 and True differ),
+    tuples for sequences; unhashable values raise TypeError (and are not cached)."""
+    if type(value) is int or type(value) is str:  # the common case, kept cheap
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (np.ndarray, value.dtype.str, value.shape, value.tobytes())
+    hash(value)
+    return (type(value), value)
+
+
+def _cached(key_parts: tuple, make):
+    """The cached plan for ``key_parts`` -- function name, both shapes and dtypes, then the
+    parameters as given -- or ``make()``, which validates and may raise."""
+    try:
+        key = (*key_parts[:5], *(_freeze(p) for p in key_parts[5:]))
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
+        key, plan = None, None
+    if plan is None:
+        plan = make()
+        if key is not None:
+            if len(_PLANS) >= 512:
+                _PLANS.clear()
+            _PLANS[key] = plan
+    return plan
+
+
+def _centre_broadcast_shape(s1, s2, conv_axes) -> tuple[int, ...]:
+    return tuple(
+        1 if ax not in conv_axes and s1[ax] == 1 and s2[ax] > 1 else s2[ax] for ax in range(len(s1))
+    )
 
 
 def _centre_broadcast(a: np.ndarray, b: np.ndarray, conv_axes) -> np.ndarray:
@@ -348,22 +409,32 @@ def _centre_broadcast(a: np.ndarray, b: np.ndarray, conv_axes) -> np.ndarray:
     return b
 
 
-def _nd_args(fname, in1, in2, mode, method, axes, unhashable_mode):
+def _nd_call(fname, in1, in2, mode, method, axes, stride, dilation, convolve: bool):
+    """Validate (once per call signature), then correlate ``in1`` with ``in2`` -- flipped and
+    conjugated by :func:`_flip_conj` for a convolution."""
     a = _array(fname, "in1", in1)
     b = _array(fname, "in2", in2)
-    if a.ndim == b.ndim == 0:
-        return a, b, None, None, None
-    if a.ndim != b.ndim:
-        raise ValueError(
-            f"{fname}: expected in1 and in2 with the same number of dimensions, got shapes "
-            f"{a.shape} and {b.shape}"
-        )
-    mode = _check_mode(fname, mode, unhashable_mode)
-    method = _check_method(fname, method)
-    _check_dtype(fname, {"in1": a, "in2": b}, ValueError)
-    conv_axes = _normalize_axes(fname, axes, a.ndim)
-    _check_broadcast(fname, a.shape, b.shape, conv_axes)
-    return a, b, mode, method, conv_axes
+    if a.ndim == b.ndim == 0:  # SciPy returns the product before looking at anything else
+        return _scalar_product(fname, a, b if convolve else _conj(b))
+
+    def make() -> _Plan:
+        if a.ndim != b.ndim:
+            raise ValueError(
+                f"{fname}: expected in1 and in2 with the same number of dimensions, got shapes "
+                f"{a.shape} and {b.shape}"
+            )
+        # SciPy's correlate raises TypeError for an unhashable mode, its convolve ValueError
+        mode_ = _check_mode(fname, mode, ValueError if convolve else TypeError)
+        method_ = _check_method(fname, method)
+        _check_dtype(fname, {"in1": a, "in2": b}, ValueError)
+        conv_axes = _normalize_axes(fname, axes, a.ndim)
+        _check_broadcast(fname, a.shape, b.shape, conv_axes)
+        u = _flip_conj(b, conv_axes) if convolve else b
+        return _Plan(fname, a, u, mode_, method_, conv_axes, stride, dilation)
+
+    plan = _cached((fname, a.shape, a.dtype, b.shape, b.dtype, mode, method, axes, stride,
+                    dilation), make)  # fmt: skip
+    return plan.run(a, _flip_conj(b, plan.conv_axes) if convolve else b)
 
 
 def correlate(
@@ -433,11 +504,7 @@ def correlate(
     ...
     OverflowError: correlate: the exact result spans [200, 200], which does not fit int8, ...
     """
-    a, b, mode, method, conv_axes = _nd_args("correlate", in1, in2, mode, method, axes,
-                                             TypeError)  # fmt: skip
-    if mode is None:
-        return _scalar_product("correlate", a, _conj(b))
-    return _Plan("correlate", a, b, mode, method, conv_axes, stride, dilation).run()
+    return _nd_call("correlate", in1, in2, mode, method, axes, stride, dilation, False)
 
 
 def convolve(
@@ -481,65 +548,95 @@ def convolve(
     ...
     OverflowError: convolve: the exact result spans [0, 400], which does not fit uint8, ...
     """
-    a, b, mode, method, conv_axes = _nd_args("convolve", in1, in2, mode, method, axes,
-                                             ValueError)  # fmt: skip
-    if mode is None:
-        return _scalar_product("convolve", a, b)
-    return _Plan("convolve", a, _flip_conj(b, conv_axes), mode, method, conv_axes, stride,
-                 dilation).run()  # fmt: skip
+    return _nd_call("convolve", in1, in2, mode, method, axes, stride, dilation, True)
 
 
 # --------------------------------------------------------------------------------------------
 # 2-D correlate2d / convolve2d
 
 
+class _Plan2D:
+    """A validated ``correlate2d``/``convolve2d`` call: everything but the data (see
+    :class:`_Plan`)."""
+
+    def __init__(self, fname, a, b, mode, boundary, fillvalue, stride, dilation, flip):
+        if not a.ndim == b.ndim == 2:
+            raise ValueError(
+                f"{fname}: expected in1 and in2 to be 2-D arrays, got shapes {a.shape} and "
+                f"{b.shape}"
+            )
+        _check_dtype(fname, {"in1": a, "in2": b}, ValueError if flip else TypeError)
+        self.fname, self.flip = fname, flip
+        self.stride = _per_axis(fname, "stride", stride, 2)
+        self.dilation = _per_axis(fname, "dilation", dilation, 2)
+        k_ext = tuple(engine.extent(k, d) for k, d in zip(b.shape, self.dilation))
+        self.swapped = (
+            _swap_needed(fname, mode, a.shape, k_ext, (0, 1)) if isinstance(mode, str) else False
+        )
+        mode = _check_mode(fname, mode, TypeError)
+        self.boundary = _check_boundary(fname, boundary)
+        self.result = result = np.result_type(a.dtype, b.dtype)
+        self.dtypes = f"{a.dtype} and {b.dtype}"
+        self.fill = (
+            _fill_value(fname, fillvalue, result) if self.boundary == "fill" else result.type(0)
+        )
+        if self.swapped:
+            # SciPy runs _convolve2d(in2, in1) -- convolve2d: the commutative convolution;
+            # correlate2d: correlate2d(in2, in1) reversed (not conjugated)
+            self.pads, self.run_stride, self.run_dilation = ((0, 0), (0, 0)), (1, 1), (1, 1)
+            x_shape, k_shape = k_ext, a.shape
+        else:
+            self.pads = tuple(_mode_pads(mode, e, anchor_low=not flip) for e in k_ext)
+            self.run_stride, self.run_dilation = self.stride, self.dilation
+            x_shape, k_shape = a.shape, b.shape
+        self.o_sp = engine.out_shape(x_shape, k_shape, self.run_stride, self.run_dilation,
+                                     self.pads)  # fmt: skip
+        if any(o < 0 for o in self.o_sp):
+            raise ValueError(
+                f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
+                f"{b.shape}"
+            )
+        if self.boundary != "fill" and a.size == 0 and b.size and min(self.o_sp) > 0:
+            raise ValueError(  # SciPy divides by zero here and crashes
+                f"{fname}: boundary={boundary!r} needs a non-empty in1 to extend, got in1 of "
+                f"shape {a.shape}"
+            )
+        self.choice = self.choose(*self.operands(a, b))
+
+    def choose(self, x: np.ndarray, v: np.ndarray) -> engine.Choice:
+        return engine.choose(x, v, 2, self.pads, self.run_stride, self.run_dilation, self.o_sp,
+                             self.result, "auto", self.fill)  # fmt: skip
+
+    def operands(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # correlate2d conjugates in2 as SciPy does (b.conj(), objects included)
+        kernel = (lambda k: np.flip(k)) if self.flip else (
+            lambda k: k.conj() if k.dtype.kind in "cO" else k)  # fmt: skip
+        if self.swapped:
+            return engine._dilate(b, 2, self.dilation), kernel(a)
+        return a, kernel(b)
+
+    def run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        x, v = self.operands(a, b)
+        choice = self.choice if self.choice.static else self.choose(x, v)
+        out = engine.correlate(x, v, 2, self.pads, self.run_stride, self.run_dilation,
+                               self.boundary, self.fill, self.result, choice)  # fmt: skip
+        if self.result.kind in "biu":
+            out = _finish_int(self.fname, out, self.result, self.dtypes)
+        if self.swapped:
+            if not self.flip:
+                out = out[::-1, ::-1]
+            out = np.ascontiguousarray(out[:: self.stride[0], :: self.stride[1]])
+        return out
+
+
 def _two_d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, flip):
     a = _array(fname, "in1", in1)
     b = _array(fname, "in2", in2)
-    if not a.ndim == b.ndim == 2:
-        raise ValueError(
-            f"{fname}: expected in1 and in2 to be 2-D arrays, got shapes {a.shape} and {b.shape}"
-        )
-    _check_dtype(fname, {"in1": a, "in2": b}, ValueError if flip else TypeError)
-    stride = _per_axis(fname, "stride", stride, 2)
-    dilation = _per_axis(fname, "dilation", dilation, 2)
-    k_ext = tuple(engine.extent(k, d) for k, d in zip(b.shape, dilation))
-    swapped = _swap_needed(fname, mode, a.shape, k_ext, (0, 1)) if isinstance(mode, str) else False
-    mode = _check_mode(fname, mode, TypeError)
-    bnd = _check_boundary(fname, boundary)
-    result = np.result_type(a.dtype, b.dtype)
-    fill = _fill_value(fname, fillvalue, result) if bnd == "fill" else result.type(0)
-    if swapped:
-        # SciPy runs _convolve2d(in2, in1) -- convolve2d: the commutative convolution;
-        # correlate2d: correlate2d(in2, in1) reversed (not conjugated)
-        x = engine._dilate(b, 2, dilation)
-        v = np.flip(a) if flip else np.conj(a)
-        pads, run_stride, run_dil = ((0, 0), (0, 0)), (1, 1), (1, 1)
-    else:
-        x = a
-        v = np.flip(b) if flip else np.conj(b)
-        pads = tuple(_mode_pads(mode, e, anchor_low=not flip) for e in k_ext)
-        run_stride, run_dil = stride, dilation
-    o_sp = engine.out_shape(x.shape, v.shape, run_stride, run_dil, pads)
-    if any(o < 0 for o in o_sp):
-        raise ValueError(
-            f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
-            f"{b.shape}"
-        )
-    if bnd != "fill" and a.size == 0 and b.size and min(o_sp) > 0:
-        raise ValueError(  # SciPy divides by zero here and crashes
-            f"{fname}: boundary={boundary!r} needs a non-empty in1 to extend, got in1 of shape "
-            f"{a.shape}"
-        )
-    choice = engine.choose(x, v, 2, pads, run_stride, run_dil, o_sp, result, "auto", fill)
-    out = engine.correlate(x, v, 2, pads, run_stride, run_dil, bnd, fill, result, choice)
-    if result.kind in "biu":
-        out = _finish_int(fname, out, result, f"{a.dtype} and {b.dtype}")
-    if swapped:
-        if not flip:
-            out = out[::-1, ::-1]
-        out = np.ascontiguousarray(out[:: stride[0], :: stride[1]])
-    return out
+    plan = _cached(
+        (fname, a.shape, a.dtype, b.shape, b.dtype, mode, boundary, fillvalue, stride, dilation),
+        lambda: _Plan2D(fname, a, b, mode, boundary, fillvalue, stride, dilation, flip),
+    )
+    return plan.run(a, b)
 
 
 _TWO_D_PARAMS = """

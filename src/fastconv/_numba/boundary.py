@@ -19,9 +19,34 @@ from __future__ import annotations
 import numpy as np
 from numba import uint64 as u8
 
-from ._config import serial
+from ._config import inline, serial
 from ._ranges import column_ranges
 from .direct import _taps9, _taps_row, block_ranges
+
+
+@inline
+def _set9(of, ob, n, xf, b0, b1, b2, dw, w, sw):
+    """``of[ob + j] =`` a full 3×3 block (``_taps9`` storing instead of adding: the first block
+    of a row needs no zeroed row to add to, which saves a load and a store per output)."""
+    d1 = u8(dw)
+    d2 = u8(2 * dw)
+    w0, w1, w2, w3, w4, w5, w6, w7, w8 = w
+    if sw == 1:
+        for j in range(n):
+            k = u8(j)
+            of[ob + k] = (
+                w0 * xf[b0 + k] + w1 * xf[b0 + d1 + k] + w2 * xf[b0 + d2 + k]
+                + w3 * xf[b1 + k] + w4 * xf[b1 + d1 + k] + w5 * xf[b1 + d2 + k]
+                + w6 * xf[b2 + k] + w7 * xf[b2 + d1 + k] + w8 * xf[b2 + d2 + k]
+            )  # fmt: skip
+    else:
+        for j in range(n):
+            k = u8(j * sw)
+            of[ob + u8(j)] = (
+                w0 * xf[b0 + k] + w1 * xf[b0 + d1 + k] + w2 * xf[b0 + d2 + k]
+                + w3 * xf[b1 + k] + w4 * xf[b1 + d1 + k] + w5 * xf[b1 + d2 + k]
+                + w6 * xf[b2 + k] + w7 * xf[b2 + d1 + k] + w8 * xf[b2 + d2 + k]
+            )  # fmt: skip
 
 
 @serial
@@ -49,8 +74,30 @@ def correlate_mapped_rows(x, w, out, rowmap, colmap, fill, sh, sw, dh, dw, pw, r
         wb0 = (b if BW > 1 else 0) * KH * KW
         bw = b if BW > 1 else 0
         ob = u8(r * OW)
-        for j in range(OW):
-            of[ob + u8(j)] = 0
+        # the first 3x3 block, where all its rows are inside x, initialises the row
+        first = KH >= 3 and KW >= 3 and blocks[0, 1] > blocks[0, 0]
+        if first:
+            first = rowmap[i * sh] >= 0 and rowmap[i * sh + dh] >= 0
+            first = first and rowmap[i * sh + 2 * dh] >= 0
+        if first:
+            lo = blocks[0, 0]
+            hi = blocks[0, 1]
+            for j in range(lo):
+                of[ob + u8(j)] = 0
+            for j in range(hi, OW):
+                of[ob + u8(j)] = 0
+            c0 = lo * sw - pw
+            weights = (
+                wf[wb0], wf[wb0 + 1], wf[wb0 + 2],
+                wf[wb0 + KW], wf[wb0 + KW + 1], wf[wb0 + KW + 2],
+                wf[wb0 + 2 * KW], wf[wb0 + 2 * KW + 1], wf[wb0 + 2 * KW + 2],
+            )  # fmt: skip
+            _set9(of, ob + u8(lo), hi - lo, xf, u8(xb + rowmap[i * sh] * W + c0),
+                  u8(xb + rowmap[i * sh + dh] * W + c0), u8(xb + rowmap[i * sh + 2 * dh] * W + c0),
+                  dw, weights, sw)  # fmt: skip
+        else:
+            for j in range(OW):
+                of[ob + u8(j)] = 0
         for kh0 in range(0, KH, 3):
             nh = min(3, KH - kh0)
             m0 = rowmap[i * sh + kh0 * dh]
@@ -67,7 +114,7 @@ def correlate_mapped_rows(x, w, out, rowmap, colmap, fill, sh, sw, dh, dw, pw, r
                 lo = blocks[kw0 // 3, 0]
                 hi = blocks[kw0 // 3, 1]
                 c0 = lo * sw + kw0 * dw - pw  # column of the block's first tap at output lo
-                if hi > lo:
+                if hi > lo and not (first and kh0 == 0 and kw0 == 0):
                     if nh == 3 and nw == 3 and m0 >= 0 and m1 >= 0 and m2 >= 0:
                         r0w = wb0 + kh0 * KW + kw0
                         r1w = r0w + KW
