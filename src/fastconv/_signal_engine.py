@@ -49,22 +49,25 @@ from .algorithms.direct import PARALLEL_MIN_MACS
 Pads = tuple[tuple[int, int], ...]
 
 #: Seconds per unit of work of each method, measured with ``python bench/signal_crossover.py``
-#: on the 2-core AVX-512 development VM (2026-11-26, both threads; medians of 5). "mac": one
-#: multiply-add of the core's direct kernel; "numpy": one element of a NumPy multiply-add
-#: (shift-and-add); "fft": one ``N log2 N`` unit of ``fastconv.algorithms.fft.plan``'s cost;
-#: "call": fixed overhead per call.
+#: on the 2-core AVX-512 development VM (2026-11-25, shared with other jobs: medians of 5,
+#: rounded). "mac": one multiply-add of the direct kernels; "numpy": one element of a NumPy
+#: multiply-add (shift-and-add); "fft": one ``N log2 N`` unit of
+#: ``fastconv.algorithms.fft.plan``'s cost; "call": fixed overhead per call. With these, 2-D
+#: float32 filtering of a 1024x1024 image switches from direct to FFT between 17x17 and 21x21
+#: kernels, where the measured times crossed too (direct 9.5 ms vs FFT 15.6 ms at 17x17;
+#: 19.9 ms vs 14.5 ms at 21x21).
 COSTS: dict[str, dict[str, float]] = {
-    "mac": {"float32": 3.0e-11, "float64": 6.0e-11},
+    "mac": {"float32": 4.0e-11, "float64": 7.0e-11},
     "numpy": {
-        "float32": 1.5e-9,
-        "float64": 1.5e-9,
-        "int64": 2.0e-9,
-        "longdouble": 6.0e-9,
-        "complex": 4.0e-9,
-        "object": 6.0e-8,
+        "float32": 6.0e-10,
+        "float64": 6.0e-10,
+        "int64": 6.0e-10,
+        "longdouble": 1.3e-8,
+        "complex": 2.0e-9,
+        "object": 4.0e-8,
     },
-    "fft": {"float32": 2.0e-10, "float64": 3.5e-10, "longdouble": 3.0e-9},
-    "call": {"direct": 2.0e-5, "fft": 6.0e-5, "oa": 1.5e-4},
+    "fft": {"float32": 2.1e-10, "float64": 5.0e-10, "longdouble": 3.2e-9},
+    "call": {"direct": 3.0e-5, "fft": 6.0e-5, "oa": 1.5e-4},
 }
 
 
