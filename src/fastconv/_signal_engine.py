@@ -134,8 +134,14 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
     >>> extend(x, 1, [(-1, 2)], "fill", 9)
     array([9, 1, 2])
     """
-    # narrow ranges first, so that wide extensions copy only what the narrow ones kept
     sizes = x.shape[x.ndim - nd :]
+    if boundary != "fill" and all(
+        r0 <= 0 and r1 >= n and max(-r0, r1 - n) <= n and n > 0
+        for (r0, r1), n in zip(ranges, sizes)
+    ):  # one np.pad for every axis (the common case: a border narrower than the input)
+        width = [(0, 0)] * (x.ndim - nd) + [(-r0, r1 - n) for (r0, r1), n in zip(ranges, sizes)]
+        return np.pad(x, width, mode="wrap" if boundary == "wrap" else "symmetric")
+    # narrow ranges first, so that wide extensions copy only what the narrow ones kept
     order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(sizes[a], 1))
     for a in order:
         r0, r1 = ranges[a]
@@ -562,6 +568,10 @@ def _fft_path(x, v, nd, pads, stride, dilation, boundary, fill, o_sp, plan):
         xe, lo = x, tuple(p[0] for p in pads)
     else:
         ranges = read_ranges(x_sp, k_sp, (1,) * nd, dilation, pads, o1)
+        if plan is not None and plan.blocks is not None:  # whole blocks: one copy, used in place
+            kd = vd.shape[vd.ndim - nd :]
+            ext = _fft.block_extent(o1, kd, plan.blocks)
+            ranges = [(r0, r0 + e) for (r0, _), e in zip(ranges, ext)]
         xe, lo = extend(x, nd, ranges, boundary, fill), (0,) * nd
     out = _fft.correlate(xe, vd, lo, o1, fft_plan=plan, workers=_threads.num_threads())
     if any(s > 1 for s in stride):

@@ -97,7 +97,7 @@ def _block_candidates(out: int, k: int, real: bool) -> tuple[int, ...]:
     1.9x and 1.2x slower per output than 256 for a 31-tap kernel) and the whole extent."""
     whole = _fast_len(out + k - 1, real)
     sizes = {whole}
-    b = 1 << max(k, 1).bit_length()  # > k
+    b = 1 << int(max(k, 1)).bit_length()  # > k
     while b < whole and b <= 64 * max(k, 16):
         sizes.add(b)
         b *= 2
@@ -262,17 +262,29 @@ def _whole(x, w, pad_lo, out_shape, fshape, real, workers) -> np.ndarray:
     return np.ascontiguousarray(full[(..., *(slice(0, o) for o in out_shape))])
 
 
+def block_extent(out_shape, k_shape, blocks) -> tuple[int, ...]:
+    """Input extent that overlap-save with ``blocks`` reads for ``out_shape`` outputs: whole
+    tiles, so up to ``L - 1`` points beyond the last output's window (their outputs are
+    discarded). A caller that extends its input by a boundary rule anyway can extend it this
+    far, and :func:`correlate` then uses it in place (``pad_lo`` zero)."""
+    steps = tuple(b - k + 1 for b, k in zip(blocks, k_shape))
+    return tuple(-(-o // s) * s + k - 1 for o, s, k in zip(out_shape, steps, k_shape))
+
+
 def _overlap_save(x, w, pad_lo, out_shape, blocks, real, workers, batch, dtype) -> np.ndarray:
     nd = len(pad_lo)
     axes = tuple(range(-nd, 0))
     k_shape = w.shape[w.ndim - nd :]
     steps = tuple(b - k + 1 for b, k in zip(blocks, k_shape))
     tiles = tuple(-(-o // s) for o, s in zip(out_shape, steps))
-    extent = tuple(t * s + k - 1 for t, s, k in zip(tiles, steps, k_shape))
-    # one zero-padded copy of the input that every block is a view of
+    extent = block_extent(out_shape, k_shape, blocks)
     xc, starts = _crop_input(x, pad_lo, extent)
-    xp = np.zeros((*x.shape[: x.ndim - nd], *extent), dtype=np.result_type(x.dtype, np.float32))
-    xp[(..., *(slice(s, s + n) for s, n in zip(starts, xc.shape[xc.ndim - nd :])))] = xc
+    if any(starts) or xc.shape[xc.ndim - nd :] != extent or x.dtype.kind not in "fc":
+        # one zero-padded copy of the input that every block is a view of
+        xp = np.zeros((*x.shape[: x.ndim - nd], *extent), np.result_type(x.dtype, np.float32))
+        xp[(..., *(slice(s, s + n) for s, n in zip(starts, xc.shape[xc.ndim - nd :])))] = xc
+    else:  # the caller extended the input to exactly this extent: its blocks are views
+        xp = xc
     windows = sliding_window_view(xp, blocks, axis=axes)
     windows = windows[(..., *(slice(None, None, s) for s in steps), *(slice(None),) * nd)]
     nb = windows.ndim - 2 * nd  # batch axes of x
@@ -291,19 +303,41 @@ def _overlap_save(x, w, pad_lo, out_shape, blocks, real, workers, batch, dtype) 
         spec = tr[0](chunk, blocks, axes=axes, workers=workers)
         spec = _times(spec, spec_w)
         res = tr[1](spec, blocks, axes=axes, workers=workers, overwrite_x=True)
-        res = res[(..., *(slice(0, s) for s in steps))]  # the wrap-free part of each block
-        # (*batch, T0c, T1, ..., L0, L1, ...) -> (*batch, T0c*L0, T1*L1, ...)
-        b = res.ndim - 2 * nd
-        perm = (*range(b), *itertools.chain.from_iterable((b + a, b + nd + a) for a in range(nd)))
-        res = res.transpose(perm).reshape(
-            (*res.shape[:b], *(res.shape[b + a] * steps[a] for a in range(nd)))
-        )
-        r0 = t0 * steps[0]
-        r1 = min(out_shape[0], t1 * steps[0])
-        dest = (..., slice(r0, r1), *(slice(0, o) for o in out_shape[1:]))
-        src = (..., slice(0, r1 - r0), *(slice(0, o) for o in out_shape[1:]))
-        out[dest] = res[src]
+        _scatter(out, res, t0, t1, tiles, steps, out_shape)
     return out
+
+
+def _scatter(out, res, t0, t1, tiles, steps, out_shape) -> None:
+    """Write the wrap-free part of blocks ``[t0, t1)`` (first tile axis) into ``out``.
+
+    ``res`` is ``(*batch, T0c, T1, ..., B0, B1, ...)``. Per axis the tiles split into those
+    whose ``L`` outputs all exist and a last, partial one; for each combination ``out``'s region
+    is reshaped (a view: splitting axes) to ``(n0, L0, n1, L1, ...)`` and written in one go.
+    """
+    nd = len(steps)
+    b = res.ndim - 2 * nd
+    parts = []  # per axis: [(tile range in res, tile range in out, points per tile), ...]
+    for a in range(nd):
+        lo, hi = (t0, t1) if a == 0 else (0, tiles[a])
+        full_hi = min(hi, out_shape[a] // steps[a])  # tiles before it are complete
+        seg = []
+        if full_hi > lo:
+            seg.append((lo, full_hi, steps[a]))
+        if hi > max(full_hi, lo):
+            seg.append((max(full_hi, lo), hi, out_shape[a] - max(full_hi, lo) * steps[a]))
+        parts.append(seg)
+    perm = (*range(b), *itertools.chain.from_iterable((b + a, b + nd + a) for a in range(nd)))
+    for combo in itertools.product(*parts):
+        src = [slice(None)] * b
+        dest = [slice(None)] * b
+        shape = list(out.shape[:b])
+        for a, (u0, u1, n) in enumerate(combo):
+            src.append(slice(u0 - (t0 if a == 0 else 0), u1 - (t0 if a == 0 else 0)))
+            dest.append(slice(u0 * steps[a], u0 * steps[a] + (u1 - u0) * n))
+            shape += [u1 - u0, n]
+        src += [slice(0, n) for _, _, n in combo]
+        view = out[tuple(dest)].reshape(shape)
+        view[...] = res[tuple(src)].transpose(perm)
 
 
 def error_estimate(a_rms: float, b_l2: float, n_fft: int, eps: float) -> float:
