@@ -560,20 +560,15 @@ def _choose(
 
 
 def _fft_path(x, v, nd, pads, stride, dilation, boundary, fill, o_sp, plan):
-    """FFT correlation (any float or complex dtype): extend if needed, transform, subsample."""
-    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    """FFT correlation (any float or complex dtype), the boundary read by the FFT module block
+    by block (:func:`extend`), then subsampled by the stride."""
     vd = _dilate(v, nd, dilation)
     o1 = tuple((o - 1) * s + 1 if o > 0 else 0 for o, s in zip(o_sp, stride))
-    if boundary == "fill" and fill == 0 and not np.isnan(fill):
-        xe, lo = x, tuple(p[0] for p in pads)
-    else:
-        ranges = read_ranges(x_sp, k_sp, (1,) * nd, dilation, pads, o1)
-        if plan is not None and plan.blocks is not None:  # whole blocks: one copy, used in place
-            kd = vd.shape[vd.ndim - nd :]
-            ext = _fft.block_extent(o1, kd, plan.blocks)
-            ranges = [(r0, r0 + e) for (r0, _), e in zip(ranges, ext)]
-        xe, lo = extend(x, nd, ranges, boundary, fill), (0,) * nd
-    out = _fft.correlate(xe, vd, lo, o1, fft_plan=plan, workers=_threads.num_threads())
+    read = None
+    if not (boundary == "fill" and fill == 0 and not np.isnan(fill)):
+        read = lambda ranges: extend(x, nd, ranges, boundary, fill)  # noqa: E731
+    lo = tuple(p[0] for p in pads)
+    out = _fft.correlate(x, vd, lo, o1, fft_plan=plan, workers=_threads.num_threads(), read=read)
     if any(s > 1 for s in stride):
         out = np.ascontiguousarray(out[(..., *(slice(None, None, s) for s in stride))])
     return out

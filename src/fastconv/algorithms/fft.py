@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -180,6 +181,7 @@ def correlate(
     *,
     fft_plan: FFTPlan | None = None,
     workers: int = 1,
+    read: Callable[[list[tuple[int, int]]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Correlate the trailing ``len(pad_lo)`` axes of ``x`` with ``w`` by FFT.
 
@@ -187,7 +189,10 @@ def correlate(
     docstring), leading axes broadcast. ``x`` and ``w`` must be floating or complex arrays
     (float32 computes in single precision, as ``scipy.fft`` does); the result has their common
     FFT dtype and shape ``(*broadcast batch, *out_shape)``. ``fft_plan`` (from :func:`plan`)
-    chooses whole-array or overlap-save; by default the cheaper one.
+    chooses whole-array or overlap-save; by default the cheaper one. ``read(ranges)``, if
+    given, returns the input over index ranges of ``x`` (one ``(start, stop)`` per trailing
+    axis) with another extension than zeros -- a boundary rule; overlap-save calls it for each
+    batch of blocks (so the whole input is never copied), the whole-array transform once.
 
     >>> x = np.arange(6.0)
     >>> correlate(x, np.array([1.0, -1.0]), (0,), (5,)).round(12)   # x[i] - x[i + 1]
@@ -212,8 +217,13 @@ def correlate(
             real,
         )
     if fft_plan.blocks is None:
+        if read is not None:  # the extended input over every point the outputs read
+            k_sp = w.shape[w.ndim - len(pad_lo) :]
+            x = read([(-lo, o + k - 1 - lo) for lo, o, k in zip(pad_lo, out_shape, k_sp)])
+            pad_lo = (0,) * len(pad_lo)
         return _whole(x, w, pad_lo, out_shape, fft_plan.fft_shape, real, workers)
-    return _overlap_save(x, w, pad_lo, out_shape, fft_plan.blocks, real, workers, batch, dtype)
+    return _overlap_save(x, w, pad_lo, out_shape, fft_plan.blocks, real, workers, batch, dtype,
+                         read)  # fmt: skip
 
 
 def _times(spec: np.ndarray, spec_w: np.ndarray) -> np.ndarray:
@@ -255,54 +265,62 @@ def _whole(x, w, pad_lo, out_shape, fshape, real, workers) -> np.ndarray:
     spec_w = _kernel_spectrum(wbuf, fshape, real, workers)
     if real:
         spec = _times(sp_fft.rfftn(xc, fshape, axes=axes, workers=workers), spec_w)
-        full = sp_fft.irfftn(spec, fshape, axes=axes, workers=workers, overwrite_x=True)
+        full = sp_fft.irfftn(spec, fshape, axes=axes, workers=workers)
     else:
         spec = _times(sp_fft.fftn(xc, fshape, axes=axes, workers=workers), spec_w)
-        full = sp_fft.ifftn(spec, fshape, axes=axes, workers=workers, overwrite_x=True)
+        full = sp_fft.ifftn(spec, fshape, axes=axes, workers=workers)
     return np.ascontiguousarray(full[(..., *(slice(0, o) for o in out_shape))])
 
 
-def block_extent(out_shape, k_shape, blocks) -> tuple[int, ...]:
-    """Input extent that overlap-save with ``blocks`` reads for ``out_shape`` outputs: whole
-    tiles, so up to ``L - 1`` points beyond the last output's window (their outputs are
-    discarded). A caller that extends its input by a boundary rule anyway can extend it this
-    far, and :func:`correlate` then uses it in place (``pad_lo`` zero)."""
-    steps = tuple(b - k + 1 for b, k in zip(blocks, k_shape))
-    return tuple(-(-o // s) * s + k - 1 for o, s, k in zip(out_shape, steps, k_shape))
+def zero_region(x: np.ndarray, ranges) -> np.ndarray:
+    """``xz`` over ``ranges`` (per trailing axis, in ``x``'s indices): ``x`` inside, zeros
+    outside -- a view where the ranges lie inside ``x``.
+
+    >>> zero_region(np.arange(1.0, 4.0), [(-1, 2)])
+    array([0., 1., 2.])
+    """
+    nd = len(ranges)
+    sizes = x.shape[x.ndim - nd :]
+    if all(0 <= r0 and r1 <= n for (r0, r1), n in zip(ranges, sizes)):
+        return x[(..., *(slice(r0, r1) for r0, r1 in ranges))]
+    out = np.zeros((*x.shape[: x.ndim - nd], *(r1 - r0 for r0, r1 in ranges)), x.dtype)
+    src, dest = [], []
+    for (r0, r1), n in zip(ranges, sizes):
+        c0, c1 = min(max(r0, 0), n), max(min(r1, n), min(max(r0, 0), n))
+        src.append(slice(c0, c1))
+        dest.append(slice(c0 - r0, c1 - r0))
+    out[(..., *dest)] = x[(..., *src)]
+    return out
 
 
-def _overlap_save(x, w, pad_lo, out_shape, blocks, real, workers, batch, dtype) -> np.ndarray:
+def _overlap_save(x, w, pad_lo, out_shape, blocks, real, workers, batch, dtype, read) -> np.ndarray:
     nd = len(pad_lo)
     axes = tuple(range(-nd, 0))
     k_shape = w.shape[w.ndim - nd :]
     steps = tuple(b - k + 1 for b, k in zip(blocks, k_shape))
     tiles = tuple(-(-o // s) for o, s in zip(out_shape, steps))
-    extent = block_extent(out_shape, k_shape, blocks)
-    xc, starts = _crop_input(x, pad_lo, extent)
-    if any(starts) or xc.shape[xc.ndim - nd :] != extent or x.dtype.kind not in "fc":
-        # one zero-padded copy of the input that every block is a view of
-        xp = np.zeros((*x.shape[: x.ndim - nd], *extent), np.result_type(x.dtype, np.float32))
-        xp[(..., *(slice(s, s + n) for s, n in zip(starts, xc.shape[xc.ndim - nd :])))] = xc
-    else:  # the caller extended the input to exactly this extent: its blocks are views
-        xp = xc
-    windows = sliding_window_view(xp, blocks, axis=axes)
-    windows = windows[(..., *(slice(None, None, s) for s in steps), *(slice(None),) * nd)]
-    nb = windows.ndim - 2 * nd  # batch axes of x
+    if read is None:
+        read = lambda ranges: zero_region(x, ranges)  # noqa: E731
     spec_w = _kernel_spectrum(w, blocks, real, workers)
     # kernel spectrum: (*w batch, [1] * nd tile axes, *spectrum)
     spec_w = spec_w.reshape((*spec_w.shape[: spec_w.ndim - nd], *(1,) * nd, *spec_w.shape[-nd:]))
 
     out = np.empty((*batch, *out_shape), dtype)
-    # batches of tiles: whole rows along the first tile axis, as many as fit BATCH_BYTES
-    row_bytes = math.prod(tiles[1:]) * math.prod(blocks) * xp.itemsize * max(1, math.prod(batch))
+    # batches of tiles: whole rows along the first tile axis, as many as fit BATCH_BYTES; the
+    # input of each batch is read (extended) on its own, so no padded copy of the whole input
+    row_bytes = math.prod(tiles[1:]) * math.prod(blocks) * x.itemsize * max(1, math.prod(batch))
     rows = max(1, BATCH_BYTES // max(row_bytes, 1))
     tr = (sp_fft.rfftn, sp_fft.irfftn) if real else (sp_fft.fftn, sp_fft.ifftn)
     for t0 in range(0, tiles[0], rows):
         t1 = min(tiles[0], t0 + rows)
-        chunk = windows[(*(slice(None),) * nb, slice(t0, t1))]
-        spec = tr[0](chunk, blocks, axes=axes, workers=workers)
-        spec = _times(spec, spec_w)
-        res = tr[1](spec, blocks, axes=axes, workers=workers, overwrite_x=True)
+        first = [(t0 * steps[0] - pad_lo[0], t1 * steps[0] - pad_lo[0] + k_shape[0] - 1)]
+        rest = zip(pad_lo[1:], tiles[1:], steps[1:], k_shape[1:])
+        ranges = first + [(-lo, t * st - lo + k - 1) for lo, t, st, k in rest]
+        region = read(ranges)
+        windows = sliding_window_view(region, blocks, axis=axes)
+        windows = windows[(..., *(slice(None, None, st) for st in steps), *(slice(None),) * nd)]
+        spec = _times(tr[0](windows, blocks, axes=axes, workers=workers), spec_w)
+        res = tr[1](spec, blocks, axes=axes, workers=workers)
         _scatter(out, res, t0, t1, tiles, steps, out_shape)
     return out
 
