@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import _signal_engine as engine
+from . import _threads
 from ._spec import _per_axis
 from .algorithms import fft as _fft
 
@@ -783,7 +784,6 @@ def _freq(fname: str, in1, in2, mode, axes, blocks) -> np.ndarray:
     if blocks and a.shape == b.shape:  # SciPy's oaconvolve: same shapes -> fftconvolve
         blocks = False
     _check_dtype(fname, {"in1": a, "in2": b}, TypeError)
-    conv_axes = [] if axes is None else None
     conv_axes = _normalize_axes(fname, axes, a.ndim) if axes is not None else list(range(a.ndim))
     # axes where either input has size 1 are a broadcast product, not a convolution
     conv_axes = [ax for ax in conv_axes if a.shape[ax] != 1 and b.shape[ax] != 1]
@@ -823,7 +823,7 @@ def _freq(fname: str, in1, in2, mode, axes, blocks) -> np.ndarray:
     if blocks and p.tiles == 1:
         p = _fft.plan(o_sp, k_sp, nbx, nbv, nb, real, False)
     out = _fft.correlate(x, v, tuple(lo for lo, _ in pads), o_sp, fft_plan=p,
-                         workers=engine._threads.num_threads())  # fmt: skip
+                         workers=_threads.num_threads())  # fmt: skip
     return _move_out(out, conv_axes)
 
 
