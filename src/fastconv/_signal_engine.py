@@ -36,7 +36,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.linalg import blas as _blas
 
 from . import _threads
 from ._core import conv_general, layout
@@ -379,7 +378,9 @@ def _norms(a: np.ndarray) -> tuple[float, float]:
         flat = np.ascontiguousarray(a).ravel()
         if flat.dtype.kind == "c":  # as (re, im) pairs: the same 2-norm, asum |re| + |im|
             flat = flat.view(flat.real.dtype)
-        asum, nrm2 = _blas.get_blas_funcs(("asum", "nrm2"), (flat,))
+        from scipy.linalg import blas  # 0.2 s to import: only when an FFT is in the running
+
+        asum, nrm2 = blas.get_blas_funcs(("asum", "nrm2"), (flat,))
         return float(asum(flat)), float(nrm2(flat))
     f = np.abs(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64))
     return float(f.sum()), float(np.sqrt(np.dot(f.ravel(), f.ravel())))
