@@ -9,17 +9,20 @@ where ``xz`` is ``x`` shifted by ``pad_lo`` and extended with zeros (``xz[t] = x
 inside ``x``, 0 outside), so zero padding before and after costs nothing. The kernel is not
 conjugated (the caller conjugates it where its convention asks for that). Real operands use
 real transforms (``rfftn``/``irfftn``), complex ones complex transforms; every transform length
-comes from ``scipy.fft.next_fast_len``, and ``workers`` threads share each transform.
+comes from ``scipy.fft.next_fast_len``. ``workers`` threads share each whole-array transform
+(``scipy.fft``'s ``workers``); overlap-save runs its batches of blocks side by side on
+fastconv's thread pool instead, one thread per transform.
 
-- :func:`correlate` with ``blocks=None`` makes one transform of each operand at the full
-  ``out + k - 1`` extent (rounded up to a fast length). The kernel spectrum is as large as the
-  image, so this is the method for two large operands.
-- With ``blocks`` (one FFT length ``B`` per axis, ``B >= k``) it runs *overlap-save*: the output
-  is cut into tiles of ``L = B - k + 1`` points per axis; each tile is one circular correlation of
-  the ``B``-point input block that covers it with the kernel, of which exactly the first ``L``
-  points are free of wrap-around. The kernel spectrum is computed once, at the block size; tiles
-  are transformed a row of tiles at a time (cache-sized batches). :func:`plan` picks the cheapest
-  of the two and the block sizes from the cost model below.
+- A plan without blocks (``FFTPlan.blocks is None``) makes one transform of each operand at
+  the full ``out + k - 1`` extent (rounded up to a fast length). The kernel spectrum is as
+  large as the image, so this is the method for two large operands.
+- A plan with ``blocks`` (one FFT length ``B`` per axis, ``B >= k``) runs *overlap-save*: the
+  output is cut into tiles of ``L = B - k + 1`` points per axis; each tile is one circular
+  correlation of the ``B``-point input block that covers it with the kernel, of which exactly
+  the first ``L`` points are free of wrap-around. The kernel spectrum is computed once, at the
+  block size; tiles are transformed a row of tiles at a time (cache-sized batches), each batch
+  reading (and, with a boundary rule, extending) only its part of the input. :func:`plan` picks
+  the cheaper of the two and the block sizes by its cost model.
 
 Error bound
 -----------
