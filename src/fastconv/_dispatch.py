@@ -1,7 +1,15 @@
 """Algorithm choice: a pure, inspectable function of shapes, geometry and dtype.
 
-The rule of ``method="auto"``: *direct* when each window feeds few filters, *gemm* otherwise.
+The rule of ``method="auto"``: *separable* for rank-1 kernels where it pays, *direct* when
+each window feeds few filters, *gemm* otherwise.
 
+- Every output reads one input channel (``C/groups == 1``), one filter per group
+  (``O/groups == 1``), two spatial axes, a kernel of at least 2×2 with at least
+  ``SEPARABLE_MIN_TAPS`` taps, and every kernel of numerical rank 1: *separable* (a row pass
+  and a column pass, ``KH + KW`` instead of ``KH * KW`` multiply-adds per output). The rank
+  depends on the weight *values*, so this step is taken per call, after the plan cache (whose
+  key is shapes, dtypes and parameters): :func:`separable_candidate` says from the geometry
+  whether to look, :func:`with_weights` looks.
 - ``O/groups == 1`` (single-filter image filtering, depthwise layers): *direct*. A matrix
   product with one row is a matrix-vector product; BLAS gains nothing and gemm still pays for
   building the window matrix.
@@ -10,12 +18,14 @@ The rule of ``method="auto"``: *direct* when each window feeds few filters, *gem
 - otherwise *gemm*: the window matrix is built once and reused by every filter of the group,
   and BLAS multiplies at close to the machine's peak.
 
-The threshold is measured, not guessed; :data:`THRESHOLDS` says where.
+The thresholds are measured, not guessed; :data:`THRESHOLDS` says where.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from ._spec import Geometry
 from .algorithms import Method
@@ -29,8 +39,16 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "every point with O/groups * C/groups * 9 >= 54, direct every point <= 36 and every "
         "point with O/groups == 1",
     ),
+    "SEPARABLE_MIN_TAPS": (
+        10,
+        "bench/crossover.py on the 2-core AVX-512 dev VM (2026-11-25): one float32 filter on "
+        "256x256 and 1024x1024, kernels 3x3 to 5x5; separable won every kernel with >= 10 "
+        "taps (2x5, 3x4, 4x4, 3x5, 2x7, 3x7, 5x5) at both sizes, 3x3 was split (direct at "
+        "256 and 2048, separable at 1024)",
+    ),
 }
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
+SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
 
 
 def choose_method(geo: Geometry) -> tuple[Method, str]:
@@ -63,3 +81,69 @@ def choose_method(geo: Geometry) -> tuple[Method, str]:
     return Method.GEMM, (
         f"{per_group} filters per group share each window of {window} values: BLAS matrix product"
     )
+
+
+def separable_unsupported(geo: Geometry) -> str | None:
+    """Why the separable algorithm cannot run this geometry, or ``None`` if it can.
+
+    It needs two spatial axes and every output reading one input channel (``C/groups == 1``).
+    """
+    if geo.spec.ndim != 2:
+        return f"a 2-D kernel (conv2d), got {geo.spec.ndim} spatial axes"
+    if geo.weight_shape[1] != 1:
+        return (
+            f"each output to read one input channel (weight.shape[1] == 1: single-channel or "
+            f"depthwise), got weight of shape {geo.weight_shape} with groups={geo.spec.groups}"
+        )
+    return None
+
+
+def separable_pays(kernel: tuple[int, ...]) -> bool:
+    """Whether two 1-D passes beat the direct algorithm for a rank-1 kernel of this shape.
+
+    >>> separable_pays((3, 3)), separable_pays((5, 5)), separable_pays((1, 15))
+    (False, True, False)
+    """
+    return min(kernel) >= 2 and math.prod(kernel) >= SEPARABLE_MIN_TAPS
+
+
+def separable_candidate(geo: Geometry) -> bool:
+    """Whether ``method="auto"`` should look at the weights for rank-1 kernels (step 1)."""
+    return (
+        geo.weight_shape[0] == geo.spec.groups  # one filter per group
+        and separable_unsupported(geo) is None
+        and separable_pays(geo.weight_shape[2:])
+    )
+
+
+def with_weights(
+    method: Method, reason: str, geo: Geometry, weight: np.ndarray, *, explain: bool = False
+) -> tuple[Method, str]:
+    """Step 1 of the rule, for a :func:`separable_candidate` geometry: *separable* if every
+    kernel of ``weight`` is of rank 1, else the geometry's choice (``method``, ``reason``);
+    with ``explain`` the reason then says that the kernel is not of rank 1.
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f8 = np.dtype("float64")
+    >>> geo = normalize_conv("conv2d", 2, (1, 64, 64), f8, (1, 1, 5, 5), f8,
+    ...                      None, None, 1, 0, 1, 1, "zeros")
+    >>> method, reason = choose_method(geo)
+    >>> method, reason = with_weights(method, reason, geo, np.ones((1, 1, 5, 5)))
+    >>> method
+    <Method.SEPARABLE: 'separable'>
+    >>> print(reason)
+    rank-1 5x5 kernel: two 1-D passes, 10 instead of 25 multiply-adds per output
+    >>> method, reason = choose_method(geo)
+    >>> with_weights(method, reason, geo, np.eye(5)[None, None], explain=True)[1]
+    'one filter per group: direct row accumulation (kernel not of rank 1)'
+    """
+    from .algorithms.separable import is_rank_one
+
+    kh, kw = geo.weight_shape[2:]
+    if is_rank_one(weight.reshape(-1, kh, kw), geo.compute_dtype):
+        return Method.SEPARABLE, (
+            f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
+            "multiply-adds per output"
+        )
+    return method, f"{reason} (kernel not of rank 1)" if explain else reason

@@ -7,13 +7,13 @@ padding (also ``"same"`` with stride > 1), padding modes, dilation, groups and b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ._core import Layout, conv_general, layout
-from ._dispatch import choose_method
+from ._dispatch import choose_method, separable_candidate, separable_unsupported, with_weights
 from ._spec import ConvSpec, Geometry, as_array, check_method, normalize_conv
 from .algorithms import Method
 
@@ -27,9 +27,14 @@ class Plan:
     Attributes
     ----------
     method : Method
-        The algorithm that runs (``"direct"`` or ``"gemm"``).
+        The algorithm that runs (``"direct"``, ``"gemm"`` or ``"separable"``).
     reason : str
         Why: the rule of ``method="auto"`` that decided, or ``"forced by method=..."``.
+    weights_rule : {None, "auto", "forced"}
+        Whether the choice still depends on the weight values: ``"auto"`` where
+        ``method="auto"`` turns to *separable* if every kernel is of rank 1, ``"forced"``
+        where ``method="separable"`` requires it. A plan from :func:`plan` has already
+        applied it (it saw the weights); the plan cache, keyed on shapes, keeps it pending.
     geometry : Geometry
         The normalised call: spec (stride, per-side padding, dilation, groups, padding mode),
         batched input, weight and output shapes, compute and result dtypes.
@@ -50,6 +55,7 @@ class Plan:
     reason: str
     geometry: Geometry
     layout: Layout = field(repr=False, compare=False)
+    weights_rule: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> ConvSpec:
@@ -102,11 +108,48 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
         stride, padding, dilation, groups, padding_mode,
     )  # fmt: skip
     check_method(fname, method, [m.value for m in Method])
+    rule = None
     if method == "auto":
         chosen, reason = choose_method(geo)
+        if separable_candidate(geo):
+            rule = "auto"
     else:
         chosen, reason = Method(method), f"forced by method={method!r}"
-    return Plan(chosen, reason, geo, layout(geo))
+        if chosen is Method.SEPARABLE:
+            why = separable_unsupported(geo)
+            if why is not None:
+                raise ValueError(f"{fname}: method='separable' needs {why}")
+            rule = "forced"
+    return Plan(chosen, reason, geo, layout(geo), rule)
+
+
+def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) -> Plan:
+    """The plan for these weight values: the part of the choice the plan cache cannot keep.
+
+    ``method="auto"`` becomes *separable* when every kernel is of rank 1 (see
+    :func:`fastconv._dispatch.with_weights`); ``method="separable"`` refuses other kernels.
+    """
+    if p.weights_rule is None:
+        return p
+    if p.weights_rule == "forced":
+        from .algorithms.separable import rank_tolerance, singular_ratio
+
+        kh, kw = p.geometry.weight_shape[2:]
+        ratios = singular_ratio(w.reshape(-1, kh, kw))
+        tol = rank_tolerance((kh, kw), p.geometry.compute_dtype)
+        bad = np.flatnonzero(~(ratios <= tol))
+        if bad.size:
+            o = int(bad[0])
+            raise ValueError(
+                f"{fname}: method='separable' needs every kernel to be of rank 1 (second "
+                f"singular value <= {tol:.3g} x the first), got weight[{o}, 0] with ratio "
+                f"{ratios[o]:.3g} (inf: zero or not finite)"
+            )
+        return replace(p, weights_rule=None) if explain else p
+    method, reason = with_weights(p.method, p.reason, p.geometry, w, explain=explain)
+    if method is p.method and not explain:
+        return p
+    return replace(p, method=method, reason=reason, weights_rule=None)
 
 
 def _plan_call(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
@@ -145,6 +188,8 @@ def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_m
     fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
+    if p.weights_rule is not None:
+        p = _apply_weights(fname, p, wa)
     return conv_general(xa, wa, ba, p.geometry, p.method, p.layout)
 
 
@@ -164,7 +209,8 @@ def plan(
 
     Takes exactly the arguments of :func:`conv2d` (the number of spatial axes comes from
     ``weight.ndim - 2``), validates them with the same messages, and returns a :class:`Plan`
-    with the chosen ``method``, the ``reason`` and the normalised geometry.
+    with the chosen ``method``, the ``reason`` and the normalised geometry. It sees the weight
+    values, so it also reports the *separable* algorithm for rank-1 kernels.
 
     Examples
     --------
@@ -177,6 +223,9 @@ def plan(
     64 filters per group share each window of 576 values: BLAS matrix product
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
+    >>> gaussian = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
+    >>> print(plan(np.zeros((1, 512, 512)), gaussian[None, None]).reason)
+    rank-1 5x5 kernel: two 1-D passes, 10 instead of 25 multiply-adds per output
     """
     try:  # converted once; named after the call it plans, so that both say the same
         weight = np.asarray(weight)
@@ -191,9 +240,10 @@ def plan(
             f"*kernel), got weight of shape {wa.shape}"
         )
     xa, _, ba = _arrays(_NAMES[nd], x, wa, bias)
-    return _plan_call(
+    p = _plan_call(
         _NAMES[nd], nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method
     )
+    return _apply_weights(_NAMES[nd], p, wa, explain=True)
 
 
 _PARAMS_DOC = """
@@ -222,8 +272,10 @@ _PARAMS_DOC = """
         (``d c b | a b c d | c b a``, needs padding < size); the edge value
         (``a a | a b c d | d d``); periodic wrap (``c d | a b c d | a b``, padding <= size);
         reflection repeating the edge (``b a | a b c d | d c``, padding <= size).
-    method : {{"auto", "direct", "gemm"}}, default "auto"
+    method : {{"auto", "direct", "gemm", "separable"}}, default "auto"
         Algorithm; ``"auto"`` applies the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
+        ``"separable"`` (conv2d, one input channel per output) needs every kernel to be of
+        rank 1 and raises ``ValueError`` otherwise.
 
     Returns
     -------

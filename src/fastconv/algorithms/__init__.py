@@ -36,6 +36,7 @@ class Method(str, Enum):
 
     DIRECT = "direct"
     GEMM = "gemm"
+    SEPARABLE = "separable"
 
     def __str__(self) -> str:
         return self.value
@@ -53,7 +54,9 @@ def get(method: Method) -> Algorithm:
     if run is None:
         if method is Method.DIRECT:
             from .direct import run
-        else:
+        elif method is Method.GEMM:
             from .gemm import run
+        else:
+            from .separable import run
         _registry[method] = run
     return run
