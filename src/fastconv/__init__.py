@@ -7,6 +7,7 @@ dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorit
 im2col/BLAS algorithm (``plan`` says which and why).
 """
 
+from . import kernels
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import Plan, conv1d, conv2d, conv3d, plan
@@ -21,6 +22,7 @@ __all__ = [
     "conv2d",
     "conv3d",
     "get_workspace_limit",
+    "kernels",
     "plan",
     "set_workspace_limit",
     "workspace_limit",
