@@ -300,9 +300,7 @@ def _encode_16bit_colour(a: np.ndarray, fmt: str, path: Path) -> bytes:
     return data.tobytes()
 
 
-def write_image(
-    path: str | os.PathLike[str], array: Any, *, overwrite: bool = False
-) -> None:
+def write_image(path: str | os.PathLike[str], array: Any, *, overwrite: bool = False) -> None:
     """Write an array as an image file, atomically; the suffix picks the format.
 
     Parameters
@@ -353,9 +351,7 @@ def write_image(
     image = _pillow_image(a, fmt, p)
     encoded = _encode_16bit_colour(a, fmt, p) if image is None else None
     if not overwrite and p.exists():
-        raise FileExistsError(
-            f"write_image: {str(p)!r} exists; pass overwrite=True to replace it"
-        )
+        raise FileExistsError(f"write_image: {str(p)!r} exists; pass overwrite=True to replace it")
     folder = p.parent
     tmp = folder / f".{p.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
