@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._dispatch import separable_pays
-from ._numba.border import direct_plane
+from ._numba.border import direct_plane, direct_plane_inplace
 from ._numba.separable import separable_plane
 from ._shapes import output_size
 from ._spec import _per_axis, as_array, check_method
@@ -124,41 +124,87 @@ class FilterPlan:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class _Setup:
+    """Everything a call needs that does not depend on the pixels: validated, cached."""
+
     plan: FilterPlan
-    image: np.ndarray
-    kernel: np.ndarray  # compute dtype, C-contiguous
     channel_axis: int | None
     stride: tuple[int, int]
     pads: tuple[tuple[int, int], tuple[int, int]]
     cval: float
-    output: np.ndarray | None
+    kernel: np.ndarray  # compute dtype, C-contiguous (private: never handed out)
+    kernel_t: np.ndarray  # its transpose, C-contiguous (edge bands of the direct method)
+    factors: tuple[np.ndarray, np.ndarray] | None  # u, v of a separable kernel
+    rows: np.ndarray  # border_index tables
+    cols: np.ndarray
 
 
-def _output_dtype(output: Any, default: np.dtype) -> tuple[np.dtype, np.ndarray | None]:
+def _output_dtype(output: Any, default: np.dtype) -> np.dtype:
     if output is None:
-        return default, None
-    if isinstance(output, np.ndarray):
-        dt, arr = output.dtype, output
-    else:
-        try:
-            dt, arr = np.dtype(output), None
-        except TypeError:
-            raise TypeError(
-                f"{FNAME}: expected output to be None, a dtype or an ndarray, got output={output!r}"
-            ) from None
+        return default
+    try:
+        dt = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)
+    except TypeError:
+        raise TypeError(
+            f"{FNAME}: expected output to be None, a dtype or an ndarray, got output={output!r}"
+        ) from None
     if dt.kind not in "iuf" or (dt.kind == "f" and dt.itemsize > 8):
         raise TypeError(
             f"{FNAME}: expected output to have an integer or real floating (float16/32/64) "
             f"dtype, got dtype {dt}"
         )
-    return dt, arr
+    return dt
 
 
-def _prepare(image, kernel, border, cval, mode, stride, channel_axis, output, filter_alpha,
-             method) -> _Prepared:  # fmt: skip
-    img = as_array(FNAME, "image", image)
-    ker = as_array(FNAME, "kernel", kernel)
+def _channel_axis(channel_axis: Any, shape: tuple[int, ...]) -> int | None:
+    if len(shape) == 2:
+        return None
+    if channel_axis is None:
+        raise ValueError(
+            f"{FNAME}: expected channel_axis to be an integer for a 3-D image, got "
+            f"channel_axis=None with image of shape {shape}"
+        )
+    try:
+        if isinstance(channel_axis, bool | np.bool_):
+            raise TypeError
+        axis = operator.index(channel_axis)
+    except TypeError:
+        raise TypeError(
+            f"{FNAME}: expected channel_axis to be an integer, got channel_axis={channel_axis!r}"
+        ) from None
+    if not -3 <= axis < 3:
+        raise ValueError(
+            f"{FNAME}: expected channel_axis in -3..2 for a 3-D image, got "
+            f"channel_axis={channel_axis!r}"
+        )
+    return axis % 3
+
+
+def _choose(method: str, ker: np.ndarray, compute: np.dtype) -> tuple[Method, str]:
+    kh, kw = ker.shape
+    if method == "auto":
+        if not separable_pays(ker.shape):
+            return Method.DIRECT, f"{kh}x{kw} kernel: direct row accumulation"
+        if separable.is_rank_one(ker, compute):
+            return Method.SEPARABLE, (
+                f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
+                "multiply-adds per output"
+            )
+        return Method.DIRECT, "kernel not of rank 1: direct row accumulation"
+    chosen = Method(method)
+    if chosen is Method.SEPARABLE and not separable.is_rank_one(ker, compute):
+        ratio = float(separable.singular_ratio(ker))
+        raise ValueError(
+            f"{FNAME}: method='separable' needs a kernel of rank 1 (second singular value "
+            f"<= {separable.rank_tolerance(ker.shape, compute):.3g} x the first), got a "
+            f"{kh}x{kw} kernel with ratio {ratio:.3g} (inf: zero or not finite)"
+        )
+    return chosen, f"forced by method={method!r}"
+
+
+def _setup(img: np.ndarray, ker: np.ndarray, border, cval, mode, stride, channel_axis, output,
+           filter_alpha, method) -> _Setup:  # fmt: skip
+    """Validate a call (arrays already converted) and derive everything but the pixels."""
     if img.ndim not in (2, 3):
         raise ValueError(
             f"{FNAME}: expected a 2-D (grayscale) or 3-D (with a channel axis) image, got "
@@ -174,9 +220,8 @@ def _prepare(image, kernel, border, cval, mode, stride, channel_axis, output, fi
             f"{FNAME}: expected border to be one of {', '.join(map(repr, BORDERS))}, got "
             f"border={border!r}"
         )
-    if isinstance(cval, bool | np.bool_) or not isinstance(cval, int | float | np.number):
-        raise TypeError(f"{FNAME}: expected cval to be a real number, got cval={cval!r}")
-    if isinstance(cval, complex | np.complexfloating):
+    if isinstance(cval, bool | np.bool_) or not isinstance(cval, int | float | np.integer
+                                                          | np.floating):  # fmt: skip
         raise TypeError(f"{FNAME}: expected cval to be a real number, got cval={cval!r}")
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"{FNAME}: expected mode to be 'same' or 'valid', got mode={mode!r}")
@@ -186,30 +231,9 @@ def _prepare(image, kernel, border, cval, mode, stride, channel_axis, output, fi
             f"{FNAME}: expected filter_alpha to be True or False, got filter_alpha={filter_alpha!r}"
         )
     check_method(FNAME, method, METHODS)
-
-    axis: int | None = None
-    if img.ndim == 3:
-        if channel_axis is None:
-            raise ValueError(
-                f"{FNAME}: expected channel_axis to be an integer for a 3-D image, got "
-                f"channel_axis=None with image of shape {img.shape}"
-            )
-        try:
-            axis = operator.index(channel_axis)
-        except TypeError:
-            raise TypeError(
-                f"{FNAME}: expected channel_axis to be an integer, got "
-                f"channel_axis={channel_axis!r}"
-            ) from None
-        if isinstance(channel_axis, bool | np.bool_) or not -3 <= axis < 3:
-            raise ValueError(
-                f"{FNAME}: expected channel_axis in -3..2 for a 3-D image, got "
-                f"channel_axis={channel_axis!r}"
-            )
-        axis %= 3
+    axis = _channel_axis(channel_axis, img.shape)
     spatial = tuple(n for i, n in enumerate(img.shape) if i != axis)
     n_channels = 0 if axis is None else img.shape[axis]
-    alpha = n_channels in (2, 4) and not filter_alpha
 
     kh, kw = ker.shape
     if mode == "same":
@@ -221,59 +245,76 @@ def _prepare(image, kernel, border, cval, mode, stride, channel_axis, output, fi
                 f"{FNAME}: mode='valid' needs the kernel to fit in the image, got kernel of "
                 f"shape {ker.shape} on an image of height and width {spatial}"
             )
-    out_hw = tuple(
+    out_hw = iter(
         max(0, output_size(n, k, s, lo, hi, 1))
         for n, k, s, (lo, hi) in zip(spatial, ker.shape, strides, pads)
     )
-    out_shape = list(img.shape)
-    hw_axes = [i for i in range(img.ndim) if i != axis]
-    for i, n in zip(hw_axes, out_hw):
-        out_shape[i] = n
-    out_shape_t = tuple(out_shape)
+    out_shape = tuple(n if i == axis else next(out_hw) for i, n in enumerate(img.shape))
 
-    default = np.dtype(np.float64) if img.dtype.kind == "b" else img.dtype
-    out_dtype, out_arr = _output_dtype(output, default)
-    if out_arr is not None and out_arr.shape != out_shape_t:
+    out_dtype = _output_dtype(output, np.dtype(np.float64) if img.dtype == np.bool_ else img.dtype)
+    if isinstance(output, np.ndarray) and output.shape != out_shape:
         raise ValueError(
-            f"{FNAME}: expected output of shape {out_shape_t}, got output of shape {out_arr.shape}"
+            f"{FNAME}: expected output of shape {out_shape}, got output of shape {output.shape}"
         )
     small_float = img.dtype in (np.float16, np.float32)
     compute = np.dtype(np.float32 if small_float and out_dtype != np.float64 else np.float64)
+    chosen, reason = _choose(method, ker, compute)
 
-    if method == "auto":
-        chosen, reason = Method.DIRECT, "kernel not of rank 1: direct row accumulation"
-        if not separable_pays(ker.shape):
-            reason = f"{kh}x{kw} kernel: direct row accumulation"
-        elif separable.is_rank_one(ker, compute):
-            chosen = Method.SEPARABLE
-            reason = (
-                f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
-                "multiply-adds per output"
-            )
-    else:
-        chosen, reason = Method(method), f"forced by method={method!r}"
-        if chosen is Method.SEPARABLE and not separable.is_rank_one(ker, compute):
-            ratio = float(separable.singular_ratio(ker))
-            raise ValueError(
-                f"{FNAME}: method='separable' needs a kernel of rank 1 (second singular value "
-                f"<= {separable.rank_tolerance(ker.shape, compute):.3g} x the first), got a "
-                f"{kh}x{kw} kernel with ratio {ratio:.3g} (inf: zero or not finite)"
-            )
     plan = FilterPlan(
         method=chosen,
         reason=reason,
         input_shape=img.shape,
-        output_shape=out_shape_t,
+        output_shape=out_shape,
         channels=n_channels,
-        alpha=alpha,
+        alpha=n_channels in (2, 4) and not filter_alpha,
         output_dtype=out_dtype,
         compute_dtype=compute,
         border=BORDERS[border],
     )
-    return _Prepared(
-        plan, img, np.ascontiguousarray(ker, dtype=compute), axis, strides, pads, float(cval),
-        out_arr,
-    )  # fmt: skip
+    kernel = np.array(ker, dtype=compute, order="C")
+    factors = None
+    if chosen is Method.SEPARABLE:
+        u, v = separable.factors(kernel)
+        factors = (u.astype(compute), v.astype(compute))
+    kernel_t = np.ascontiguousarray(kernel.T)
+    rows = border_index(spatial[0], *pads[0], plan.border)
+    cols = border_index(spatial[1], *pads[1], plan.border)
+    return _Setup(plan, axis, strides, pads, float(cval), kernel, kernel_t, factors, rows, cols)
+
+
+#: setups by call signature (shapes, dtypes, kernel bytes, parameters); cleared when full
+_SETUPS: dict[tuple, _Setup] = {}
+_SETUPS_MAX = 256
+
+
+def _freeze(value: Any) -> Any:
+    """Hashable, type-tagged stand-in for a parameter (``True`` never hits ``1``'s entry)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # the common cases, kept cheap
+        return value
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_freeze(v) for v in value))
+    if isinstance(value, np.ndarray):
+        return (np.ndarray, value.shape, value.dtype.str)
+    if isinstance(value, type | np.dtype):
+        return (type(value), str(np.dtype(value)) if value is not None else None)
+    return (type(value), value)
+
+
+def _cached_setup(img: np.ndarray, ker: np.ndarray, *params: Any) -> _Setup:
+    try:
+        key = (img.shape, img.dtype.str, ker.shape, ker.dtype.str, ker.tobytes(),
+               *map(_freeze, params))  # fmt: skip
+        hash(key)
+    except TypeError:  # an unhashable or odd parameter: validation will say what is wrong
+        return _setup(img, ker, *params)
+    setup = _SETUPS.get(key)
+    if setup is None:
+        setup = _setup(img, ker, *params)
+        if len(_SETUPS) >= _SETUPS_MAX:
+            _SETUPS.clear()
+        _SETUPS[key] = setup
+    return setup
 
 
 def plan_filter(
@@ -304,8 +345,10 @@ def plan_filter(
     >>> plan_filter(np.zeros((64, 64), np.float32), np.eye(3), mode="valid", stride=2).output_shape
     (31, 31)
     """
-    return _prepare(image, kernel, border, cval, mode, stride, channel_axis, output,
-                    filter_alpha, method).plan  # fmt: skip
+    img = as_array(FNAME, "image", image)
+    ker = as_array(FNAME, "kernel", kernel)
+    return _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
+                         filter_alpha, method).plan  # fmt: skip
 
 
 def _store(plane: np.ndarray, dest: np.ndarray) -> None:
@@ -409,35 +452,32 @@ def filter_image(
     >>> filter_image(np.full((4, 4), 200, np.uint8), [[1.0, 1.0]], output=np.float32)[0]
     array([400., 400., 400., 400.], dtype=float32)
     """
-    prep = _prepare(image, kernel, border, cval, mode, stride, channel_axis, output,
-                    filter_alpha, method)  # fmt: skip
-    return _run(prep)
+    img = as_array(FNAME, "image", image)
+    ker = as_array(FNAME, "kernel", kernel)
+    setup = _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
+                          filter_alpha, method)  # fmt: skip
+    return _run(setup, img, output if isinstance(output, np.ndarray) else None)
 
 
-def _run(prep: _Prepared) -> np.ndarray:
-    p = prep.plan
-    img = prep.image
-    if prep.output is not None and np.may_share_memory(prep.output, img):
+def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarray:
+    p = setup.plan
+    if output is not None and np.may_share_memory(output, img):
         img = img.copy()  # written while still being read otherwise
-    axis = prep.channel_axis
-    result = prep.output if prep.output is not None else np.empty(p.output_shape, p.output_dtype)
+    axis = setup.channel_axis
+    result = output if output is not None else np.empty(p.output_shape, p.output_dtype)
     if result.size == 0:
         return result
-    planes_in = img[None] if axis is None else np.moveaxis(img, axis, 0)  # (C, H, W) view
+    planes_in = img[None] if axis is None else np.moveaxis(img, axis, 0)  # (C, H, W) views
     planes_out = result[None] if axis is None else np.moveaxis(result, axis, 0)
     n_filter = len(planes_in) - (1 if p.alpha else 0)
-    sh, sw = prep.stride
+    sh, sw = setup.stride
     oh, ow = planes_out.shape[1:]
-    (pt, _), (pl, _) = prep.pads
-    kh, kw = prep.kernel.shape
+    (pt, _), (pl, _) = setup.pads
+    kh, kw = setup.kernel.shape
     if p.alpha:  # the alpha at each output pixel's centre
         r0, c0 = kh // 2 - pt, kw // 2 - pl
-        _store(
-            planes_in[
-                -1, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw
-            ].astype(p.compute_dtype),
-            planes_out[-1],
-        )
+        alpha = planes_in[-1, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw]
+        _store(alpha.astype(p.compute_dtype), planes_out[-1])
     if n_filter == 0:
         return result
 
@@ -445,19 +485,16 @@ def _run(prep: _Prepared) -> np.ndarray:
     src = planes_in[:n_filter]
     if src.dtype != dtype:
         src = np.ascontiguousarray(src, dtype=dtype)
-    h, w = src.shape[1:]
-    (pt, pb), (pl, pr) = prep.pads
-    rows = border_index(h, pt, pb, p.border)
-    cols = border_index(w, pl, pr, p.border)
-    cval = dtype.type(prep.cval)
+    rows, cols = setup.rows, setup.cols
+    cval = dtype.type(setup.cval)
+    kernel = setup.kernel
 
     # a grayscale result in the compute dtype is written by the kernels themselves
     direct_out = result.dtype == dtype and axis is None and result.flags.c_contiguous
     computed = result[None] if direct_out else np.empty((n_filter, oh, ow), dtype)
 
-    if p.method is Method.SEPARABLE:
-        u, v = separable.factors(prep.kernel)
-        u, v = u.astype(dtype), v.astype(dtype)
+    if setup.factors is not None:
+        u, v = setup.factors
         macs = n_filter * oh * ow * (kh + kw)
         threshold = separable.PARALLEL_MIN_MACS
 
@@ -471,30 +508,41 @@ def _run(prep: _Prepared) -> np.ndarray:
         macs = n_filter * oh * ow * kh * kw
         threshold = direct.PARALLEL_MIN_MACS
         strip_rows = max(STRIP_BYTES // (len(cols) * dtype.itemsize), 4 * kh, kh + sh)
+        zero_border = p.border == "constant" and setup.cval == 0
+        kernel_t = setup.kernel_t
 
         def make_buffers() -> tuple[np.ndarray, ...]:
             return (np.empty(strip_rows * len(cols), dtype),)
 
         def compute(c: int, r0: int, r1: int, bufs: tuple[np.ndarray, ...]) -> None:
-            direct_plane(src[c], rows, cols, pl, cval, prep.kernel, computed[c], sh, sw, r0, r1,
-                         *bufs)  # fmt: skip
+            if src[c].flags.c_contiguous:  # the interior is read in place
+                direct_plane_inplace(src[c], rows, cols, pt, pl, cval, zero_border, kernel,
+                                     kernel_t, computed[c], sh, sw, r0, r1, *bufs)  # fmt: skip
+            else:
+                direct_plane(src[c], rows, cols, pl, cval, kernel, computed[c], sh, sw, r0, r1,
+                             *bufs)  # fmt: skip
 
     threads = num_threads() if macs >= threshold else 1
-    chunks = min(oh, math.ceil(threads / n_filter)) if threads > 1 else 1
-    tasks = [
-        (c, oh * i // chunks, oh * (i + 1) // chunks)
-        for c in range(n_filter)
-        for i in range(chunks)
-    ]
-    buffers: list[tuple[np.ndarray, ...] | None] = [None] * min(threads, len(tasks))
+    if threads == 1:  # the common small case: no task list, no thread hand-off
+        bufs = make_buffers()
+        for c in range(n_filter):
+            compute(c, 0, oh, bufs)
+    else:  # planes, cut into row ranges until every thread has one
+        chunks = min(oh, math.ceil(threads / n_filter))
+        tasks = [
+            (c, oh * i // chunks, oh * (i + 1) // chunks)
+            for c in range(n_filter)
+            for i in range(chunks)
+        ]
+        buffers: list[tuple[np.ndarray, ...] | None] = [None] * min(threads, len(tasks))
 
-    def task(t: tuple[int, int, int], worker: int) -> None:
-        bufs = buffers[worker]
-        if bufs is None:
-            bufs = buffers[worker] = make_buffers()
-        compute(*t, bufs)
+        def task(t: tuple[int, int, int], worker: int) -> None:
+            bufs = buffers[worker]
+            if bufs is None:
+                bufs = buffers[worker] = make_buffers()
+            compute(*t, bufs)
 
-    run_tasks(task, tasks, threads=threads)
+        run_tasks(task, tasks, threads=threads)
     if not direct_out:
         for c in range(n_filter):
             _store(computed[c], planes_out[c])
