@@ -202,8 +202,8 @@ def gaussian_1d(size: int) -> np.ndarray:
 
     ``sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8`` (``cv2.getGaussianKernel``), float64.
 
-    >>> gaussian_1d(3).round(4)
-    array([0.2741, 0.4519, 0.2741])
+    >>> gaussian_1d(3).round(3)
+    array([0.239, 0.522, 0.239])
     """
     sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8
     t = np.arange(size) - (size - 1) / 2

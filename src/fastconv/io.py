@@ -332,7 +332,7 @@ def write_image(path: str | os.PathLike[str], array: Any, *, overwrite: bool = F
     >>> read_image(path)
     array([[    0,  1000],
            [40000, 65535]], dtype=uint16)
-    >>> write_image(path, np.zeros((2, 2), np.uint16))
+    >>> write_image(path, np.zeros((2, 2), np.uint16))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     FileExistsError: write_image: ... exists; pass overwrite=True to replace it
