@@ -11,6 +11,7 @@ from . import kernels
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import Plan, conv1d, conv2d, conv3d, plan
+from .image import filter_image
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "filter_image",
     "get_workspace_limit",
     "kernels",
     "plan",

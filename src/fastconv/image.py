@@ -65,6 +65,8 @@ def border_index(size: int, before: int, after: int, border: str) -> np.ndarray:
     array([2, 0, 1, 2, 0, 1, 2])
     """
     i = np.arange(-before, size + after, dtype=np.int64)
+    if size == 0:  # an empty image: nothing is ever read
+        return np.full_like(i, -1)
     if border == "reflect":
         m = i % (2 * size)
         return np.where(m < size, m, 2 * size - 1 - m)
