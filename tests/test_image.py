@@ -89,6 +89,7 @@ def test_every_border_dtype_and_layout_matches_ndimage(border, dtype, layout) ->
         assert_matches(result, oracle(image, kernel, border, 0.5), compute)
 
 
+@pytest.mark.jitless
 @pytest.mark.parametrize("border", [*MODES, "grid-mirror", "grid-wrap", "grid-constant"])
 @pytest.mark.parametrize("kshape", [(9, 9), (11, 4), (2, 13)])
 def test_kernel_larger_than_the_image(border, kshape) -> None:
@@ -123,6 +124,7 @@ def test_single_pixel_and_single_row_images() -> None:
         )
 
 
+@pytest.mark.jitless
 @pytest.mark.parametrize("mode", ["same", "valid"])
 @pytest.mark.parametrize("stride", [1, 2, (3, 2)])
 def test_stride_and_valid_mode(mode, stride) -> None:
@@ -135,6 +137,7 @@ def test_stride_and_valid_mode(mode, stride) -> None:
     assert plan_filter(image, kernel, mode=mode, stride=stride).output_shape == result.shape
 
 
+@pytest.mark.jitless
 def test_channel_axis_first_and_strided_views() -> None:
     rng = np.random.default_rng(8)
     chw = rng.standard_normal((3, 16, 12)).astype(np.float32)
@@ -234,6 +237,7 @@ def test_large_image_runs_on_the_pool_like_the_serial_path(monkeypatch) -> None:
         monkeypatch.undo()
 
 
+@pytest.mark.jitless
 def test_strips_smaller_than_the_image(monkeypatch) -> None:
     """Tiny strip buffers: many strips and edge bands, same result."""
     import fastconv.image as image_module
