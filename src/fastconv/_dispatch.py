@@ -141,7 +141,9 @@ def with_weights(
     from .algorithms.separable import is_rank_one
 
     kh, kw = geo.weight_shape[2:]
-    if is_rank_one(weight.reshape(-1, kh, kw), geo.compute_dtype):
+    # in the compute dtype, as the algorithm will see them (its analysis is then remembered)
+    kernels = np.asarray(weight, dtype=geo.compute_dtype).reshape(-1, kh, kw)
+    if is_rank_one(np.ascontiguousarray(kernels), geo.compute_dtype):
         return Method.SEPARABLE, (
             f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
             "multiply-adds per output"

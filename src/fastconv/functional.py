@@ -132,20 +132,21 @@ def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) ->
     if p.weights_rule is None:
         return p
     if p.weights_rule == "forced":
-        from .algorithms.separable import rank_tolerance, singular_ratio
+        from .algorithms.separable import is_rank_one, rank_tolerance, singular_ratio
 
         kh, kw = p.geometry.weight_shape[2:]
-        ratios = singular_ratio(w.reshape(-1, kh, kw))
-        tol = rank_tolerance((kh, kw), p.geometry.compute_dtype)
-        bad = np.flatnonzero(~(ratios <= tol))
-        if bad.size:
-            o = int(bad[0])
-            raise ValueError(
-                f"{fname}: method='separable' needs every kernel to be of rank 1 (second "
-                f"singular value <= {tol:.3g} x the first), got weight[{o}, 0] with ratio "
-                f"{ratios[o]:.3g} (inf: zero or not finite)"
-            )
-        return replace(p, weights_rule=None) if explain else p
+        dtype = p.geometry.compute_dtype
+        kernels = np.ascontiguousarray(w.reshape(-1, kh, kw), dtype=dtype)
+        if is_rank_one(kernels, dtype):  # remembered for the algorithm
+            return replace(p, weights_rule=None) if explain else p
+        ratios = singular_ratio(kernels)
+        tol = rank_tolerance((kh, kw), dtype)
+        o = int(np.flatnonzero(~(ratios <= tol))[0])  # the first kernel that is not
+        raise ValueError(
+            f"{fname}: method='separable' needs every kernel to be of rank 1 (second "
+            f"singular value <= {tol:.3g} x the first), got weight[{o}, 0] with ratio "
+            f"{ratios[o]:.3g} (inf: zero or not finite)"
+        )
     method, reason = with_weights(p.method, p.reason, p.geometry, w, explain=explain)
     if method is p.method and not explain:
         return p
@@ -188,9 +189,12 @@ def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_m
     fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
-    if p.weights_rule is not None:
-        p = _apply_weights(fname, p, wa)
-    return conv_general(xa, wa, ba, p.geometry, p.method, p.layout)
+    chosen = p.method
+    if p.weights_rule == "auto":
+        chosen = with_weights(p.method, p.reason, p.geometry, wa)[0]
+    elif p.weights_rule == "forced":
+        _apply_weights(fname, p, wa)  # refuses kernels not of rank 1
+    return conv_general(xa, wa, ba, p.geometry, chosen, p.layout)
 
 
 def plan(

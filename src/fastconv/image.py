@@ -187,14 +187,16 @@ def _choose(method: str, ker: np.ndarray, compute: np.dtype) -> tuple[Method, st
     if method == "auto":
         if not separable_pays(ker.shape):
             return Method.DIRECT, f"{kh}x{kw} kernel: direct row accumulation"
-        if separable.is_rank_one(ker, compute):
+        if separable.is_rank_one(np.ascontiguousarray(ker, dtype=compute), compute):
             return Method.SEPARABLE, (
                 f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
                 "multiply-adds per output"
             )
         return Method.DIRECT, "kernel not of rank 1: direct row accumulation"
     chosen = Method(method)
-    if chosen is Method.SEPARABLE and not separable.is_rank_one(ker, compute):
+    if chosen is Method.SEPARABLE and not separable.is_rank_one(
+        np.ascontiguousarray(ker, dtype=compute), compute
+    ):
         ratio = float(separable.singular_ratio(ker))
         raise ValueError(
             f"{FNAME}: method='separable' needs a kernel of rank 1 (second singular value "
@@ -274,10 +276,7 @@ def _setup(img: np.ndarray, ker: np.ndarray, border, cval, mode, stride, channel
         border=BORDERS[border],
     )
     kernel = np.array(ker, dtype=compute, order="C")
-    factors = None
-    if chosen is Method.SEPARABLE:
-        u, v = separable.factors(kernel)
-        factors = (u.astype(compute), v.astype(compute))
+    factors = separable.analyse(kernel, compute) if chosen is Method.SEPARABLE else None
     kernel_t = np.ascontiguousarray(kernel.T)
     rows = border_index(spatial[0], *pads[0], plan.border)
     cols = border_index(spatial[1], *pads[1], plan.border)

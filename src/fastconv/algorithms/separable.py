@@ -14,6 +14,7 @@ made per call and never stored in the plan cache (which is keyed on shapes alone
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -23,9 +24,11 @@ from .._threads import num_threads, run_tasks
 from . import Canonical
 
 #: Below this many multiply-adds (``out.size * (KH + KW)``) the planes run on the calling
-#: thread (the same trade-off as ``direct.PARALLEL_MIN_MACS``, scaled to this algorithm's
-#: cost per output; ``python bench/crossover.py``, separable sweep).
-PARALLEL_MIN_MACS = 1 << 22
+#: thread. ``python bench/crossover.py separable`` (7x7 rank-1 kernel, 0.2 s idle gap before
+#: each sample, 2-core dev VM shared with other jobs, 2026-11-25): one thread won at every size
+#: up to 1448x1448 (29 M multiply-adds); the pool pays for waking its workers, as for the
+#: direct method, whose measured threshold (16 M) this takes over.
+PARALLEL_MIN_MACS = 1 << 24
 
 
 def rank_tolerance(shape: tuple[int, int], dtype: np.dtype) -> float:
@@ -57,6 +60,41 @@ def singular_ratio(kernels: np.ndarray) -> np.ndarray:
     return ratio
 
 
+#: analyses by kernel values: (shape, dtype, compute dtype, bytes) -> factors or None.
+#: Filters are usually applied many times; the SVD and the factors (~40 µs) are then paid once.
+_ANALYSES: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
+_ANALYSES_MAX = 128
+#: larger kernels are analysed afresh each time (hashing them would cost more than it saves)
+_ANALYSE_CACHE_MAX_VALUES = 1 << 14
+
+
+def analyse(kernels: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
+    """Factors ``(u, v)`` in ``dtype`` if every kernel in ``kernels`` (``(..., KH, KW)``) is of
+    numerical rank 1 (:func:`rank_tolerance`), else ``None``; remembered by value.
+
+    >>> u, v = analyse(np.ones((3, 5)), np.dtype(np.float32))
+    >>> u, v
+    (array([1., 1., 1.], dtype=float32), array([1., 1., 1., 1., 1.], dtype=float32))
+    >>> analyse(np.eye(3), np.dtype(np.float64)) is None
+    True
+    """
+    k = np.asarray(kernels)
+    key = None
+    if k.size <= _ANALYSE_CACHE_MAX_VALUES:
+        key = (k.shape, k.dtype.str, np.dtype(dtype).str, k.tobytes())
+        if key in _ANALYSES:
+            return _ANALYSES[key]
+    result = None
+    if np.all(singular_ratio(k) <= rank_tolerance(k.shape[-2:], dtype)):
+        u, v = factors(k)
+        result = (u.astype(dtype), v.astype(dtype))
+    if key is not None:
+        if len(_ANALYSES) >= _ANALYSES_MAX:
+            _ANALYSES.clear()
+        _ANALYSES[key] = result
+    return result
+
+
 def is_rank_one(kernels: np.ndarray, dtype: np.dtype) -> bool:
     """Whether every 2-D kernel in ``kernels`` (``(..., KH, KW)``) is of numerical rank 1.
 
@@ -67,8 +105,7 @@ def is_rank_one(kernels: np.ndarray, dtype: np.dtype) -> bool:
     >>> is_rank_one(np.zeros((3, 3)), np.dtype(np.float64))   # rank 0: nothing to split
     False
     """
-    tol = rank_tolerance(kernels.shape[-2:], dtype)
-    return bool(np.all(singular_ratio(kernels) <= tol))
+    return analyse(kernels, dtype) is not None
 
 
 def factors(kernels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +131,13 @@ def factors(kernels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u.reshape(*lead, kh), v.reshape(*lead, kw)
 
 
+@functools.lru_cache(maxsize=256)
 def zero_padding_tables(size: int, pad_lo: int, needed: int) -> tuple[np.ndarray, int]:
     """Virtual zero padding along one axis: table of source indices (``-1`` = padding).
 
     The table covers the ``needed`` padded positions and at least ``pad_lo + size`` (the
-    gather copies whole input rows). Returns ``(table, pad_lo)``.
+    gather copies whole input rows). Returns ``(table, pad_lo)``; remembered (the tables are
+    only read).
 
     >>> zero_padding_tables(3, 1, 6)
     (array([-1,  0,  1,  2, -1, -1]), 1)
@@ -112,8 +151,9 @@ def zero_padding_tables(size: int, pad_lo: int, needed: int) -> tuple[np.ndarray
 def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None:
     """Separable correlation of canonical operands (see ``fastconv.algorithms``).
 
-    ``w`` is ``(O, 1, 1, KH, KW)`` with every ``w[o, 0, 0]`` of rank 1 (checked by the caller);
-    ``x`` is ``(N, C, 1, H, W)``; output channel ``o`` reads input channel ``o // (O / groups)``.
+    ``w`` is ``(O, 1, 1, KH, KW)`` with every ``w[o, 0, 0]`` of rank 1 (checked by the caller
+    with :func:`analyse`, whose remembered factors this reuses); ``x`` is ``(N, C, 1, H, W)``;
+    output channel ``o`` reads input channel ``o // (O / groups)``.
     """
     n_images, n_out, _, oh, ow = out.shape
     _, _, _, kh, kw = w.shape
@@ -121,9 +161,10 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     _, dh, dw = canon.dilation
     _, ph, pw = canon.pad_lo
     per_group = n_out // canon.groups
-    u, v = factors(w[:, 0, 0])
-    u = u.astype(x.dtype)
-    v = v.astype(x.dtype)
+    found = analyse(w[:, 0, 0], x.dtype)  # remembered from the caller's check
+    if found is None:  # forced by the caller on a kernel just short of rank 1: its best factors
+        found = tuple(f.astype(x.dtype) for f in factors(w[:, 0, 0]))
+    u, v = found
     rows, _ = zero_padding_tables(x.shape[3], ph, (oh - 1) * sh + (kh - 1) * dh + 1)
     cols, left = zero_padding_tables(x.shape[4], pw, (ow - 1) * sw + (kw - 1) * dw + 1)
     cval = x.dtype.type(0)
