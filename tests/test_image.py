@@ -306,10 +306,18 @@ def test_rank_one_kernels_run_separable_and_match(spec: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["sobel-x", "sobel-y", "scharr-x", "prewitt-y"])
-def test_small_rank_one_kernels_stay_direct_but_can_be_forced(name: str) -> None:
+def test_3x3_edge_kernels_are_separable_exactly(name: str) -> None:
     kernel = kernels.parse(name)
     image = np.random.default_rng(14).integers(0, 256, (20, 30)).astype(np.uint8)
-    assert plan_filter(image, kernel).method == "direct"  # 3x3: fewer than 10 taps
+    assert plan_filter(image, kernel).method == "separable"
+    result = filter_image(image, kernel, output=np.float64)  # integer factors: exact sums
+    np.testing.assert_array_equal(result, oracle(image, kernel, dtype=np.float64))
+
+
+def test_small_rank_one_kernels_stay_direct_but_can_be_forced() -> None:
+    kernel = np.outer([1.0, 2.0], [1.0, 0.0, -1.0, 2.0])  # 2x4: fewer than 9 taps
+    image = np.random.default_rng(17).integers(0, 256, (20, 30)).astype(np.uint8)
+    assert plan_filter(image, kernel).method == "direct"
     forced = filter_image(image, kernel, method="separable", output=np.float64)
     np.testing.assert_allclose(forced, oracle(image, kernel, dtype=np.float64), atol=1e-9)
 

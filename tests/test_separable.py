@@ -2,7 +2,7 @@
 
 A rank-1 kernel ``outer(u, v)`` runs as a row pass and a column pass. ``method="auto"`` picks
 it per call when the geometry allows it (one input channel per output, one filter per group,
-at least 10 taps) and every kernel is of rank 1; the plan cache is keyed on shapes, so a
+at least 9 taps) and every kernel is of rank 1; the plan cache is keyed on shapes, so a
 cached plan must never carry "separable" over to other weights of the same shapes.
 """
 
@@ -88,7 +88,7 @@ def test_auto_picks_separable_for_rank_one_kernels_and_says_why() -> None:
 @pytest.mark.parametrize(
     ("shape", "kwargs", "why"),
     [
-        ((1, 1, 3, 3), {}, "3x3: fewer than 10 taps"),
+        ((1, 1, 2, 4), {}, "2x4: fewer than 9 taps"),
         ((1, 1, 1, 15), {}, "a single row"),
         ((4, 1, 5, 5), {"groups": 2}, "two filters per group"),
         ((2, 2, 5, 5), {}, "two input channels per output"),

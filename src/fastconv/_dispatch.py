@@ -40,11 +40,12 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "point with O/groups == 1",
     ),
     "SEPARABLE_MIN_TAPS": (
-        10,
-        "bench/crossover.py on the 2-core AVX-512 dev VM (2026-11-25): one float32 filter on "
-        "256x256 and 1024x1024, kernels 3x3 to 5x5; separable won every kernel with >= 10 "
-        "taps (2x5, 3x4, 4x4, 3x5, 2x7, 3x7, 5x5) at both sizes, 3x3 was split (direct at "
-        "256 and 2048, separable at 1024)",
+        9,
+        "bench/crossover.py separable on the 2-core AVX-512 dev VM (2026-11-25): one float32 "
+        "rank-1 filter, kernels 2x2 to 5x5, padding 'same' and 'valid' and filter_image; "
+        "separable won every kernel at 256x256, 512x512 and 1024x1024 (by 20-50 %); at "
+        "2048x2048, memory-bound on both threads, direct won 2x2 and 2x3 by 30-80 % and the "
+        "two were within 10 % from 3x3 (9 taps) up",
     ),
 }
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
@@ -101,7 +102,7 @@ def separable_unsupported(geo: Geometry) -> str | None:
 def separable_pays(kernel: tuple[int, ...]) -> bool:
     """Whether two 1-D passes beat the direct algorithm for a rank-1 kernel of this shape.
 
-    >>> separable_pays((3, 3)), separable_pays((5, 5)), separable_pays((1, 15))
+    >>> separable_pays((2, 4)), separable_pays((3, 3)), separable_pays((1, 15))
     (False, True, False)
     """
     return min(kernel) >= 2 and math.prod(kernel) >= SEPARABLE_MIN_TAPS

@@ -419,7 +419,7 @@ def filter_image(
         other channels (and is what a 4-channel non-image stack wants).
     method : {"auto", "direct", "separable"}, default "auto"
         ``"auto"`` runs ``"separable"`` (a row pass and a column pass) for a kernel of rank 1
-        with at least 10 taps and both sides >= 2, ``"direct"`` otherwise;
+        with at least 9 taps and both sides >= 2, ``"direct"`` otherwise;
         ``"separable"`` raises ``ValueError`` for a kernel not of rank 1.
         :func:`plan_filter` says which and why.
 
