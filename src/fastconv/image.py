@@ -500,7 +500,7 @@ def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarra
         threshold = separable.PARALLEL_MIN_MACS
 
         def make_buffers() -> tuple[np.ndarray, ...]:
-            return np.empty(len(cols), dtype), np.empty(kh * ow, dtype)
+            return np.empty(len(cols), dtype), np.empty((kh + 1) * ow, dtype)  # + 1: pairs
 
         def compute(c: int, r0: int, r1: int, bufs: tuple[np.ndarray, ...]) -> None:
             separable_plane(src[c], rows, cols, pl, cval, u, v, computed[c], sh, sw, 1, 1, r0,
@@ -528,12 +528,10 @@ def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarra
         bufs = make_buffers()
         for c in range(n_filter):
             compute(c, 0, oh, bufs)
-    else:  # planes, cut into row ranges until every thread has one
-        chunks = min(oh, math.ceil(threads / n_filter))
+    else:  # planes, cut into row ranges (even starts: see row_chunks) until every thread has one
+        chunks = math.ceil(threads / n_filter)
         tasks = [
-            (c, oh * i // chunks, oh * (i + 1) // chunks)
-            for c in range(n_filter)
-            for i in range(chunks)
+            (c, r0, r1) for c in range(n_filter) for r0, r1 in separable.row_chunks(oh, chunks)
         ]
         buffers: list[tuple[np.ndarray, ...] | None] = [None] * min(threads, len(tasks))
 

@@ -15,6 +15,7 @@ made per call and never stored in the plan cache (which is keyed on shapes alone
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -148,6 +149,19 @@ def zero_padding_tables(size: int, pad_lo: int, needed: int) -> tuple[np.ndarray
     return idx, pad_lo
 
 
+def row_chunks(rows: int, chunks: int) -> list[tuple[int, int]]:
+    """``rows`` output rows cut into at most ``chunks`` ranges that start at even rows.
+
+    The kernel makes output rows in pairs from the start of its range, so even starts give
+    the same pairs, hence bit for bit the same result, whatever the number of threads.
+
+    >>> row_chunks(9, 2), row_chunks(1, 2)
+    ([(0, 4), (4, 9)], [(0, 1)])
+    """
+    bounds = sorted({min(rows, 2 * round(rows * c / chunks / 2)) for c in range(chunks)} | {rows})
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
 def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None:
     """Separable correlation of canonical operands (see ``fastconv.algorithms``).
 
@@ -173,14 +187,13 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     macs = out.size * (kh + kw)
     threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
     chunks = max(1, math.ceil(threads / planes)) if threads > 1 else 1
-    chunks = min(chunks, oh)
     tasks = [
-        (n, o, oh * c // chunks, oh * (c + 1) // chunks)
+        (n, o, r0, r1)
         for n in range(n_images)
         for o in range(n_out)
-        for c in range(chunks)
+        for r0, r1 in row_chunks(oh, chunks)
     ]
-    ring_rows = (kh - 1) * dh + 1
+    ring_rows = (kh - 1) * dh + 2  # one more than a window: output rows go in pairs
     buffers: list[tuple[np.ndarray, np.ndarray] | None] = [None] * min(threads, len(tasks))
 
     def plane(task: tuple[int, int, int, int], worker: int) -> None:
