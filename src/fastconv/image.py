@@ -508,7 +508,7 @@ def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarra
     else:
         macs = n_filter * oh * ow * kh * kw
         threshold = direct.PARALLEL_MIN_MACS
-        strip_rows = max(STRIP_BYTES // (len(cols) * dtype.itemsize), 4 * kh, kh + sh)
+        strip_rows = max(STRIP_BYTES // (len(cols) * dtype.itemsize), kh + 8 * sh)
         zero_border = p.border == "constant" and setup.cval == 0
         kernel_t = setup.kernel_t
 

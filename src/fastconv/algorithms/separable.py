@@ -65,6 +65,7 @@ def singular_ratio(kernels: np.ndarray) -> np.ndarray:
 #: Filters are usually applied many times; the SVD and the factors (~40 µs) are then paid once.
 _ANALYSES: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
 _ANALYSES_MAX = 128
+_UNKNOWN = object()
 #: larger kernels are analysed afresh each time (hashing them would cost more than it saves)
 _ANALYSE_CACHE_MAX_VALUES = 1 << 14
 
@@ -83,8 +84,9 @@ def analyse(kernels: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     key = None
     if k.size <= _ANALYSE_CACHE_MAX_VALUES:
         key = (k.shape, k.dtype.str, np.dtype(dtype).str, k.tobytes())
-        if key in _ANALYSES:
-            return _ANALYSES[key]
+        known = _ANALYSES.get(key, _UNKNOWN)  # one lookup: another thread may clear the dict
+        if known is not _UNKNOWN:
+            return known
     result = None
     if np.all(singular_ratio(k) <= rank_tolerance(k.shape[-2:], dtype)):
         u, v = factors(k)
