@@ -5,8 +5,10 @@ centred as ndimage centres it (index ``k // 2`` along each axis, so an even kern
 pixel further up/left than down/right), ndimage's border modes for any kernel size, the same
 kernel on every colour channel, and integer images rounded and saturated back to their dtype.
 The padded image is never built: the border is read through index tables
-(:mod:`fastconv._numba.border`) strip by strip, so memory stays at the input and the output.
-Rank-1 kernels (Gaussian, box, Sobel, ...) run as two 1-D passes (the *separable* algorithm).
+(:mod:`fastconv._numba.border`); output rows whose windows lie inside the image read it in
+place and only the edges are gathered, strip by strip, so memory stays at the input and the
+output. Rank-1 kernels (Gaussian, box, Sobel, ...) run as two 1-D passes (the *separable*
+algorithm, :mod:`fastconv.algorithms.separable`), both on fastconv's thread pool.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ BORDERS: dict[str, str] = {
 MODES = ("same", "valid")
 METHODS = ("direct", "separable")
 
-#: Bytes of padded rows gathered per strip (per thread): the strip stays in the L2 cache
-#: while the kernel reads it ``KH`` times (a whole-image padded copy measured 1.5 ms of 6 on
-#: a 2048x2048 5x5 filter; strips of this size cost ~0.1 ms).
+#: Bytes of padded rows gathered per strip (per thread), where rows are gathered at all: the
+#: top and bottom edges, the edge columns, and planes that are not C-contiguous in the compute
+#: dtype (an interleaved colour float image). A strip stays in the L2 cache while the kernel
+#: reads it ``KH`` times; a whole-image padded copy instead took 1.5 ms of 6 on a 2048x2048
+#: 5x5 filter on the dev VM.
 STRIP_BYTES = 256 * 1024
 
 
