@@ -96,7 +96,8 @@ _APPLY_EXAMPLES = """examples:
 KERNEL is a named kernel with optional parameters (identity, box, gaussian, sobel-x,
 sobel-y, scharr-x, prewitt-x, laplacian, sharpen, unsharp, emboss, outline, motion-blur,
 gabor, ...), an inline matrix ("1 0 -1; 2 0 -2; 1 0 -1"; one row without ';' is a row
-kernel) or a .npy/.csv/.txt file. Integer images are rounded and saturated to their dtype.
+kernel; one that starts with '-' is written -k="-1 0 1") or a .npy/.csv/.txt file.
+Integer images are rounded and saturated to their dtype.
 Exit status: 0 done, 2 bad argument, 1 a file that cannot be read or written.
 """
 
@@ -113,7 +114,9 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     apply.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF, BMP or WebP file")
-    apply.add_argument("-k", "--kernel", required=True, metavar="KERNEL", help="see below")
+    apply.add_argument(
+        "-k", "--kernel", required=True, metavar="KERNEL", help="name, inline matrix or file"
+    )
     apply.add_argument(
         "-o",
         "--output",
@@ -122,7 +125,12 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
         "IMAGE, .tif for float images)",
     )
     apply.add_argument(
-        "--border", default="reflect", choices=list(BORDERS), help="border mode (reflect)"
+        "--border",
+        default="reflect",
+        choices=list(BORDERS),
+        metavar="MODE",
+        help="reflect (default), mirror, nearest, wrap or constant: scipy.ndimage's names "
+        "(grid-mirror, grid-wrap, grid-constant accepted)",
     )
     apply.add_argument(
         "--cval", type=float, default=0.0, help="value outside the image for --border constant"
