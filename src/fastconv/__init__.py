@@ -8,6 +8,7 @@ im2col/BLAS algorithm (``plan`` says which and why). ``explain`` traces a convol
 step and ``animate`` draws it as an animated GIF.
 """
 
+from . import kernels
 from ._explain import TRACE_SCHEMA, Step, Trace, animate, explain
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
@@ -28,6 +29,7 @@ __all__ = [
     "conv3d",
     "explain",
     "get_workspace_limit",
+    "kernels",
     "plan",
     "set_workspace_limit",
     "workspace_limit",
