@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from .files import atomic_write
 from .scatter import ScatterTrace, scatter_trace
 from .text import fmt, index_text, span
-from .trace import Trace, explain
+from .trace import Trace, build_trace
 
 #: numbers are written in the cells while no panel has more cells than this along an axis
 NUMBERS_LIMIT = 14
@@ -494,15 +494,8 @@ def animate(
             )
         )
     else:
-        trace = explain(
-            x,
-            weight,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            padding_mode=padding_mode,
-            convolve=convolve,
-        )
+        trace = build_trace("animate", x, weight, None, stride, padding, dilation, 1,
+                            padding_mode, convolve)  # fmt: skip
         if trace.ndim > 2 or trace.input.shape[:2] != (1, 1) or trace.weight.shape[0] != 1:
             raise ValueError(
                 f"animate: expected one 1-D or 2-D plane (one image, one channel, one filter), "
@@ -535,23 +528,18 @@ def animate(
 
 
 def _save(frames: list, path: Path, fmt_name: str, durations: list[int]) -> None:
-    """Write the frames to a temporary file beside ``path``, then move it into place."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            extra = {"disposal": 1} if fmt_name == "GIF" else {}  # each frame is whole
-            frames[0].save(
-                fh,
-                format=fmt_name,
-                save_all=True,
-                append_images=frames[1:],
-                duration=durations,
-                loop=0,
-                **extra,
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the frames to ``path`` atomically."""
+    extra = {"disposal": 1} if fmt_name == "GIF" else {}  # each frame is whole
+
+    def write(fh) -> None:
+        frames[0].save(
+            fh,
+            format=fmt_name,
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=0,
+            **extra,
+        )
+
+    atomic_write(path, write)

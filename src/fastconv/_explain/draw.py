@@ -1,7 +1,9 @@
 """Pillow drawing for the animation: colours and their fixed palette, fonts, and grid panels.
 
 Frames are drawn in RGB and mapped onto one fixed palette (no dithering), so every frame of a
-GIF shares the palette and each colour below comes back exactly when the file is read.
+GIF shares the palette. Pillow maps a colour through a cache of 4-value-wide slots looked up at
+their lower corner, so every palette colour has channels that are multiples of 4 (or 255, with
+no 252 beside it): then each colour below comes back exactly when the file is read.
 """
 
 from __future__ import annotations
@@ -15,31 +17,40 @@ from PIL import Image, ImageDraw, ImageFont
 RGB = tuple[int, int, int]
 
 WHITE: RGB = (255, 255, 255)
-TEXT: RGB = (25, 25, 25)
-GRID: RGB = (190, 190, 190)
-OUTLINE: RGB = (214, 39, 40)  #: the window (or the scatter footprint)
-HIGHLIGHT: RGB = (255, 215, 64)  #: the output element written by this step
-TAP: RGB = (198, 222, 255)  #: cells under a kernel tap
-KERNEL: RGB = (31, 80, 200)  #: kernel values drawn over the taps
-PAD_FILL: RGB = (226, 226, 236)  #: padding cells (numbers) / cropped cells (transposed)
-PAD_TEXT: RGB = (118, 118, 140)
-PENDING: RGB = (252, 238, 214)  #: heat map: output not computed yet
-PAD_TINT: RGB = (70, 110, 180)  #: heat map: padding is the grey value mixed with this
+TEXT: RGB = (24, 24, 24)
+GRID: RGB = (188, 188, 188)
+OUTLINE: RGB = (212, 40, 40)  #: the window (or the scatter footprint)
+HIGHLIGHT: RGB = (255, 216, 64)  #: the output element written by this step
+TAP: RGB = (196, 220, 255)  #: cells under a kernel tap
+KERNEL: RGB = (32, 80, 200)  #: kernel values drawn over the taps
+PAD_FILL: RGB = (224, 224, 236)  #: padding cells (numbers) / cropped cells (transposed)
+PAD_TEXT: RGB = (116, 116, 140)
+PENDING: RGB = (252, 236, 212)  #: heat map: output not computed yet
+PAD_TINT: RGB = (72, 108, 180)  #: heat map: padding is the grey value mixed with this
 
 UI_COLOURS = (WHITE, TEXT, GRID, OUTLINE, HIGHLIGHT, TAP, KERNEL, PAD_FILL, PAD_TEXT, PENDING)
-N_GRAYS = 192
 N_TINTS = 48
 
 
-def gray_levels(n: int = N_GRAYS) -> np.ndarray:
-    """The grey ramp of the palette: ``n`` levels from 0 to 255."""
-    return np.round(np.linspace(0, 255, n)).astype(np.uint8)
+def _on_grid(values: np.ndarray) -> np.ndarray:
+    """Channel values moved to the palette's grid: multiples of 4 up to 248, or 255."""
+    v = np.round(np.asarray(values, np.float64) / 4) * 4
+    return np.where(v >= 252, 255, v).astype(np.uint8)
+
+
+def gray_levels() -> np.ndarray:
+    """The grey ramp of the palette: 0, 4, ..., 248, 255 (64 levels).
+
+    >>> gray_levels()[[0, 1, -2, -1]]
+    array([  0,   4, 248, 255], dtype=uint8)
+    """
+    return _on_grid(np.arange(0, 256, 4))
 
 
 def tinted(gray: np.ndarray) -> np.ndarray:
     """Heat-map colour of padding cells: the grey value mixed half and half with PAD_TINT."""
     g = np.asarray(gray, dtype=np.float64)[..., None]
-    return np.round(0.5 * g + 0.5 * np.array(PAD_TINT)).astype(np.uint8)
+    return _on_grid(0.5 * g + 0.5 * np.array(PAD_TINT))
 
 
 @lru_cache(maxsize=1)
@@ -47,8 +58,9 @@ def palette() -> Image.Image:
     """The fixed 256-colour palette every frame is mapped onto."""
     grays = gray_levels()
     colours = [(int(g), int(g), int(g)) for g in grays]
-    colours += [tuple(int(c) for c in t) for t in tinted(gray_levels(N_TINTS))]
+    colours += [tuple(int(c) for c in t) for t in tinted(np.linspace(0, 255, N_TINTS))]
     colours += list(UI_COLOURS)
+    colours = list(dict.fromkeys(colours))
     flat = [c for rgb in colours for c in rgb]
     flat += [0] * (768 - len(flat))
     image = Image.new("P", (1, 1))
@@ -57,7 +69,13 @@ def palette() -> Image.Image:
 
 
 def to_palette(frame: Image.Image) -> Image.Image:
-    """``frame`` (RGB) mapped to the nearest colours of :func:`palette`, without dithering."""
+    """``frame`` (RGB) mapped to the nearest colours of :func:`palette`, without dithering.
+
+    >>> colours = np.array([UI_COLOURS], dtype=np.uint8)
+    >>> back = to_palette(Image.fromarray(colours, "RGB")).convert("RGB")
+    >>> bool((np.asarray(back) == colours).all())
+    True
+    """
     return frame.quantize(palette=palette(), dither=Image.Dither.NONE)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .select import summary
+from .text import with_progress
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -193,11 +194,11 @@ def _tensor(a: np.ndarray) -> Any:
     return [_tensor(sub) for sub in a]
 
 
-def trace_to_dict(trace: Trace, numbers: Sequence[int]) -> dict[str, Any]:
+def trace_to_dict(trace: Trace, numbers: Sequence[int], progress: bool = False) -> dict[str, Any]:
     """The trace as data following :data:`TRACE_SCHEMA`, with the steps ``numbers``."""
     spec = trace.spec
     steps = []
-    for number in numbers:
+    for number in with_progress(numbers, progress):
         s = trace.step(number)
         steps.append(
             {

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +24,15 @@ PLANES_LIMIT = 8
 
 _SINGULAR = {"rows": "row", "columns": "column", "planes": "plane", "positions": "position"}
 PENDING = "·"
+
+
+def with_progress(numbers: Sequence[int], progress: bool) -> Iterable[int]:
+    """``numbers``, behind a tqdm progress bar on stderr when ``progress`` (after 0.5 s)."""
+    if not progress:
+        return numbers
+    from tqdm import tqdm
+
+    return tqdm(numbers, desc="explain", unit="step", file=sys.stderr, delay=0.5, leave=False)
 
 
 def fmt(v: float) -> str:
@@ -62,7 +72,7 @@ def side_by_side(blocks: Sequence[list[str]], ops: Sequence[str]) -> list[str]:
     for r in range(height):
         parts = []
         for i, block in enumerate(blocks):
-            top = max(0, middle - (len(block) - 1) // 2)
+            top = max(0, min(height - len(block), middle - (len(block) - 1) // 2))
             line = block[r - top] if 0 <= r - top < len(block) else ""
             parts.append(line.ljust(widths[i]))
             if i < len(ops):
@@ -101,24 +111,45 @@ def window_text(trace: Trace, step: Step) -> str:
     return where
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
 def describe(trace: Trace) -> tuple[str, str]:
-    """``(operation, what with what)``: the first line of a rendering."""
+    """``(operation, what with what)``: the first line of a rendering.
+
+    >>> from fastconv import explain
+    >>> describe(explain(np.zeros((4, 4)), np.ones((3, 3))))
+    ('Cross-correlation', 'a 4×4 input with a 3×3 kernel')
+    >>> describe(explain(np.zeros((2, 4, 5, 5)), np.ones((6, 2, 3, 3)), groups=2))[1]
+    'a batch of 2 inputs, 4 channels of 5×5 each, by 6 filters, 2 channels of 3×3 each'
+    """
     op = "Convolution" if trace.convolve else "Cross-correlation"
     n_batch, n_chan, *spatial = trace.input.shape
     n_out, width, *kernel = trace.weight.shape
     if trace.layout == "plain":
         return op, f"a {shape_text(spatial)} input with a {shape_text(kernel)} kernel"
-    chans = f"{n_chan} channel" + ("s" if n_chan > 1 else "")
-    inputs = f"a {shape_text(spatial)} input with {chans}"
     if trace.layout == "batched":
-        inputs = f"a batch of {n_batch} input{'s' if n_batch > 1 else ''} of " + (
-            f"{shape_text(spatial)} with {chans}"
-        )
-    filters = f"{n_out} filter{'s' if n_out > 1 else ''} of {shape_text(kernel)}"
-    filters += f" over {width} channel{'s' if width > 1 else ''}"
+        inputs = f"a batch of {_plural(n_batch, 'input')}, {_plural(n_chan, 'channel')} of "
+        inputs += f"{shape_text(spatial)} each"
+    else:
+        inputs = f"an input of {_plural(n_chan, 'channel')} of {shape_text(spatial)}"
+    filters = f"{_plural(n_out, 'filter')}, {_plural(width, 'channel')} of {shape_text(kernel)}"
+    return op, f"{inputs}, by {filters} each"
+
+
+def notes(trace: Trace) -> list[str]:
+    """The flip (and the groups) said in words."""
+    lines = [flip_note(trace)]
     if trace.spec.groups > 1:
-        filters += f" (groups={trace.spec.groups}: each filter sees its group's channels)"
-    return op, f"{inputs} with {filters}"
+        per = trace.weight.shape[0] // trace.spec.groups
+        g = trace.spec.groups
+        who = "filter 0 reads" if per == 1 else f"filters 0–{per - 1} read"
+        lines.append(
+            f"the input channels are split into {g} groups (groups={g}) of "
+            f"{trace.weight.shape[1]}: {who} the first group, and so on"
+        )
+    return lines
 
 
 def parameters(trace: Trace) -> str:
@@ -228,17 +259,21 @@ def _range_text(a: np.ndarray) -> str:
 # text
 
 
-def render_text(trace: Trace, numbers: Sequence[int]) -> str:
+def render_text(trace: Trace, numbers: Sequence[int], progress: bool = False) -> str:
     """The narrative (see :meth:`Trace.to_text`)."""
     op, what = describe(trace)
-    lines = [f"{op} of {what} ({flip_note(trace)})", parameters(trace), ""]
+    if trace.layout == "plain":
+        lines = [f"{op} of {what} ({flip_note(trace)})"]
+    else:
+        lines = [f"{op} of {what}", *notes(trace)]
+    lines += [parameters(trace), ""]
     lines += _text_operands(trace)
     lines += _text_geometry(trace)
     shown = summary(trace, numbers)
     if shown:
         lines += [f"{shown}", ""]
     previous = None
-    for number in numbers:
+    for number in with_progress(numbers, progress):
         lines += _text_step(trace, trace.step(number), previous)
         previous = number
     lines += _text_output(trace)
@@ -462,13 +497,13 @@ def _md_planes(planes: list[tuple[str, np.ndarray]], cells=fmt) -> list[str]:
     return lines
 
 
-def render_markdown(trace: Trace, numbers: Sequence[int]) -> str:
+def render_markdown(trace: Trace, numbers: Sequence[int], progress: bool = False) -> str:
     """The narrative as Markdown (see :meth:`Trace.to_markdown`)."""
     op, what = describe(trace)
     lines = [
         f"# {op} of {what}",
         "",
-        f"{flip_note(trace).capitalize()}; `{parameters(trace)}`.",
+        " ".join(f"{n[0].upper()}{n[1:]}." for n in notes(trace)) + f" `{parameters(trace)}`",
         "",
     ]
     padded = any(a.pad != (0, 0) for a in trace.axes)
@@ -516,7 +551,7 @@ def render_markdown(trace: Trace, numbers: Sequence[int]) -> str:
     if shown:
         lines += [shown.capitalize() + ".", ""]
     previous = None
-    for number in numbers:
+    for number in with_progress(numbers, progress):
         step = trace.step(number)
         lines += [f"### Step {number} of {trace.n_steps}: {index_text(step.index)}", ""]
         move = movement(trace, step, previous)

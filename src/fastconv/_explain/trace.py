@@ -494,7 +494,24 @@ def explain(
     >>> s.index, s.channel_sums, s.value
     ((0, 0, 0), array([ 14., -14.]), 0.0)
     """
-    fname = "explain"
+    return build_trace(
+        "explain", x, weight, bias, stride, padding, dilation, groups, padding_mode, convolve
+    )
+
+
+def build_trace(
+    fname: str,
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    padding_mode: Any,
+    convolve: Any,
+) -> Trace:
+    """:func:`explain` for the caller ``fname`` (its messages name that function)."""
     xa = as_array(fname, "input", x)
     wa = as_array(fname, "weight", weight)
     ba = None if bias is None else as_array(fname, "bias", bias)
