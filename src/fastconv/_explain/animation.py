@@ -202,6 +202,12 @@ def _paren(v: float) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
+def _times(v: float) -> str:
+    """The kernel value drawn over a tap: ``×2``, ``×(-1)``."""
+    s = _cell_text(v)
+    return f"×({s})" if s.startswith("-") else f"×{s}"
+
+
 def _cell_text(v: float) -> str:
     s = f"{float(v):.4g}"
     return "0" if s == "-0" else s
@@ -237,7 +243,7 @@ class _Renderer:
         if self.mode == "numbers":
             texts = [_cell_text(v) for v in scene.left.ravel()]
             texts += [_cell_text(v) for v in scene.final.ravel()]
-            labels = [f"×{_cell_text(v)}" for v in scene.kernel.ravel()]
+            labels = [_times(v) for v in scene.kernel.ravel()]
             if isinstance(scene, _ScatterScene):
                 labels = [
                     f"+{_cell_text(v * x)}"
@@ -353,7 +359,7 @@ class _Renderer:
                 d.write(
                     pen,
                     (x1 - 3, y1 - 2),
-                    f"×{_cell_text(frame.left_labels[i, j])}",
+                    _times(frame.left_labels[i, j]),
                     SMALL,
                     d.KERNEL,
                     anchor="rd",
