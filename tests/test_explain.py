@@ -80,6 +80,18 @@ def test_assembled_output_equals_the_engine(nd, x_shape, w_shape, kwargs, with_b
     assert len(trace.steps) == expected.size
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, np.bool_])
+def test_other_dtypes_trace_in_float64(dtype) -> None:
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((2, 6, 7)) * 3).astype(dtype)
+    w = (rng.standard_normal((3, 2, 3, 2)) * 3).astype(dtype)
+    trace = explain(x, w, stride=(1, 2), padding=1)
+    expected = fastconv.conv2d(x, w, None, (1, 2), 1)
+    assert trace.output.dtype == np.float64 and trace.steps[0].window.dtype == np.float64
+    tolerance_dtype = expected.dtype if expected.dtype.kind == "f" else np.float64
+    assert_close(trace.output, expected, tolerance_dtype)
+
+
 def test_steps_are_in_the_tutorials_order_and_self_consistent() -> None:
     x = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
     w = np.arange(4 * 3 * 2 * 2.0).reshape(4, 3, 2, 2) / 10

@@ -257,10 +257,12 @@ class _Renderer:
         else:
             scale = max(1, min(24, HEATMAP_PIXELS // max(dims)))
             left_cell = right_cell = scale
-        top = MARGIN + 54
-        self.left_panel = draw.Panel(MARGIN, top, *scene.left.shape, left_cell)
+        # a 1-D heat map is one row: give it the height of a readable strip
+        tall = 32 if self.mode == "heatmap" and scene.left.shape[0] == 1 else 0
+        top = MARGIN + 58
+        self.left_panel = draw.Panel(MARGIN, top, *scene.left.shape, left_cell, tall)
         right_x = MARGIN + self.left_panel.width + GAP
-        self.right_panel = draw.Panel(right_x, top, *scene.final.shape, right_cell)
+        self.right_panel = draw.Panel(right_x, top, *scene.final.shape, right_cell, tall)
         bottom = top + max(self.left_panel.height, self.right_panel.height) + 16
         self.inset: Any = None
         if self.mode == "heatmap":
@@ -300,7 +302,7 @@ class _Renderer:
             rgb = np.repeat(gray[..., None], 3, axis=2)
             rgb[s.left_mask] = d.tinted(gray[s.left_mask])
             image.paste(
-                d.enlarge(rgb, self.left_panel.cell), (self.left_panel.x, self.left_panel.y)
+                d.enlarge(rgb, self.left_panel), (self.left_panel.x, self.left_panel.y)
             )
             if self.inset is not None:
                 d.write(pen, (self.inset.x, self.inset.y - 20), "kernel", FONT, d.TEXT)
@@ -404,7 +406,7 @@ class _Renderer:
         rgb = np.repeat(gray[..., None], 3, axis=2)
         rgb[s.right_mask] = d.tinted(gray[s.right_mask])
         rgb[np.isnan(frame.right)] = d.PENDING
-        image.paste(d.enlarge(rgb, self.right_panel.cell), (self.right_panel.x, self.right_panel.y))
+        image.paste(d.enlarge(rgb, self.right_panel), (self.right_panel.x, self.right_panel.y))
 
 
 def animate(
@@ -513,9 +515,9 @@ def animate(
     frames = []
     from tqdm import tqdm
 
-    for number in tqdm(
-        steps, desc="animate", unit="frame", disable=not progress, file=sys.stderr, leave=False
-    ):
+    bar = tqdm(steps, desc="animate", unit="frame", disable=not progress, file=sys.stderr,
+               delay=0.5, leave=False)  # fmt: skip
+    for number in bar:
         frames.append(renderer.render(scene.frame(number)))
     duration = max(10, round(1000 / fps / 10) * 10)
     durations = [duration] * len(frames)

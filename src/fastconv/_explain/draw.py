@@ -112,11 +112,15 @@ def text_size(text: str, size: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Panel:
-    """A grid of cells drawn at ``(x, y)``, each ``cell`` pixels square.
+    """A grid of cells drawn at ``(x, y)``, each ``cell`` pixels wide and ``cell_height`` high.
 
     Cell ``(r, c)`` covers pixels ``x + c * cell`` to ``x + (c + 1) * cell - 1`` across and
-    ``y + r * cell`` to ``y + (r + 1) * cell - 1`` down. An outline around cells is drawn
-    2 pixels wide just outside them (see :meth:`outline_box`).
+    ``y + r * h`` to ``y + (r + 1) * h - 1`` down, ``h`` being ``cell_height`` (``cell`` when
+    0: square cells). An outline around cells is drawn 2 pixels wide just outside them (see
+    :meth:`outline_box`).
+
+    >>> Panel(20, 74, 4, 4, 36).box(1, 2)
+    (92, 110, 127, 145)
     """
 
     x: int
@@ -124,6 +128,11 @@ class Panel:
     rows: int
     cols: int
     cell: int
+    cell_height: int = 0
+
+    @property
+    def height_of_cell(self) -> int:
+        return self.cell_height or self.cell
 
     @property
     def width(self) -> int:
@@ -131,17 +140,18 @@ class Panel:
 
     @property
     def height(self) -> int:
-        return self.rows * self.cell
+        return self.rows * self.height_of_cell
 
     def box(self, r0: int, c0: int, r1: int | None = None, c1: int | None = None):
         """Pixel box ``(x0, y0, x1, y1)`` (inclusive) of cells ``r0..r1``, ``c0..c1``."""
         r1 = r0 if r1 is None else r1
         c1 = c0 if c1 is None else c1
+        h = self.height_of_cell
         return (
             self.x + c0 * self.cell,
-            self.y + r0 * self.cell,
+            self.y + r0 * h,
             self.x + (c1 + 1) * self.cell - 1,
-            self.y + (r1 + 1) * self.cell - 1,
+            self.y + (r1 + 1) * h - 1,
         )
 
     def outline_box(self, r0: int, c0: int, r1: int, c1: int):
@@ -180,7 +190,8 @@ def ticks(
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     top, left = panel.y - 4, panel.x - 4
     draw.polygon([(cx, top), (cx - 5, top - 7), (cx + 5, top - 7)], fill=colour)
-    draw.polygon([(left, cy), (left - 7, cy - 5), (left - 7, cy + 5)], fill=colour)
+    if panel.rows > 1:
+        draw.polygon([(left, cy), (left - 7, cy - 5), (left - 7, cy + 5)], fill=colour)
 
 
 def centered_text(
@@ -215,8 +226,10 @@ def finite_range(values: np.ndarray) -> tuple[float, float]:
     return float(finite.min()), float(finite.max())
 
 
-def enlarge(rgb: np.ndarray, scale: int) -> Image.Image:
-    """An ``(rows, cols, 3)`` array as an image, each value ``scale`` pixels square."""
-    if scale > 1:
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+def enlarge(rgb: np.ndarray, panel: Panel) -> Image.Image:
+    """An ``(rows, cols, 3)`` array as an image, each value the size of ``panel``'s cells."""
+    if panel.height_of_cell > 1:
+        rgb = np.repeat(rgb, panel.height_of_cell, axis=0)
+    if panel.cell > 1:
+        rgb = np.repeat(rgb, panel.cell, axis=1)
     return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
