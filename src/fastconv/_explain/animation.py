@@ -301,9 +301,7 @@ class _Renderer:
             gray = d.heat(s.left, lo, hi)
             rgb = np.repeat(gray[..., None], 3, axis=2)
             rgb[s.left_mask] = d.tinted(gray[s.left_mask])
-            image.paste(
-                d.enlarge(rgb, self.left_panel), (self.left_panel.x, self.left_panel.y)
-            )
+            image.paste(d.enlarge(rgb, self.left_panel), (self.left_panel.x, self.left_panel.y))
             if self.inset is not None:
                 d.write(pen, (self.inset.x, self.inset.y - 20), "kernel", FONT, d.TEXT)
                 for r, c in np.ndindex(s.kernel.shape):
