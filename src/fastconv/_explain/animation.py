@@ -244,7 +244,10 @@ class _Renderer:
             texts = [_cell_text(v) for v in scene.left.ravel()]
             texts += [_cell_text(v) for v in scene.final.ravel()]
             labels = [_times(v) for v in scene.kernel.ravel()]
-            if isinstance(scene, _ScatterScene):
+            if isinstance(scene, _ScatterScene):  # partial sums appear on the way
+                for k in range(1, scene.n_steps):
+                    partial = scene.trace.canvas_after(k)
+                    texts += [_cell_text(v) for v in partial[np.isfinite(partial)]]
                 labels = [
                     f"+{_cell_text(v * x)}"
                     for v in scene.kernel.ravel()
@@ -274,7 +277,15 @@ class _Renderer:
             else:
                 bottom += 24
         self.caption_y = bottom
-        width = self.right_panel.x + self.right_panel.width + MARGIN
+        width = (
+            MARGIN
+            + max(
+                self.right_panel.x + self.right_panel.width - MARGIN,
+                self.right_panel.x + draw.text_size(scene.right_label, FONT)[0] - MARGIN,
+                draw.text_size(scene.title, TITLE)[0],
+            )
+            + MARGIN
+        )
         height = bottom + 2 * 22 + MARGIN
         self.size = (max(width, 560), height)
         self.caption_width = self.size[0] - 2 * MARGIN
