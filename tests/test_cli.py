@@ -18,12 +18,20 @@ from fastconv.image import filter_image
 from fastconv.io import read_image, write_image
 
 
-def test_demo_prints_the_worked_example(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["demo", "--size", "64", "--out", str(tmp_path / "demo")]) == 0
+def test_demo_prints_the_worked_example(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo writes into ./fastconv-demo
+    assert main(["demo", "--size", "64"]) == 0
     out = capsys.readouterr().out
     assert "30 35\n    50 55" in out
-    assert "window at rows 0–2, columns 0–2: sum of products = 30" in out
+    assert "select the window at rows 0–2, columns 0–2" in out
+    assert "1 + 0 + 3 + 0 + 6 + 0 + 9 + 0 + 11 = 30" in out
     assert "64×64 image, 3×3 kernel" in out and "ms per call" in out
+    gif = Path("fastconv-demo") / "conv.gif"
+    assert f"animation of the 4×4 example: {gif}" in out
+    assert (tmp_path / gif).stat().st_size > 0
+    assert (tmp_path / "fastconv-demo" / "sample.png").is_file()  # and the filtered images
 
 
 def test_demo_writes_the_filtered_sample_images(
@@ -37,7 +45,7 @@ def test_demo_writes_the_filtered_sample_images(
     out = capsys.readouterr().out
     assert f"written to {folder}{os.sep}" in out
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(["sample.png", *(f"{n}.png" for n in DEMO_KERNELS)])
+    assert names == sorted(["conv.gif", "sample.png", *(f"{n}.png" for n in DEMO_KERNELS)])
     sample = read_image(folder / "sample.png")
     np.testing.assert_array_equal(sample, sample_image())
     blur = filter_image(sample, kernels.parse(DEMO_KERNELS["blur"]))
@@ -46,20 +54,12 @@ def test_demo_writes_the_filtered_sample_images(
         assert f"{name}.png" in out and spec in out
 
 
-def test_demo_defaults_to_a_folder_in_the_current_directory(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--size", "8"]) == 0
-    assert (tmp_path / "fastconv-demo" / "sample.png").is_file()
-
-
 def test_help_lists_every_command_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "apply", "bench"):
+    for command in ("demo", "apply", "bench", "explain", "animate", "kernels"):
         assert f"$ fastconv {command}" in out
 
 

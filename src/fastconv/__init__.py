@@ -4,10 +4,13 @@ The kernel slides over the input from top-left to bottom-right with a stride; ea
 multiplied element-wise with the kernel and summed; the sums are the output. ``conv1d``,
 ``conv2d`` and ``conv3d`` do that with PyTorch's semantics (batches, channels, stride, padding,
 dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorithm and an
-im2col/BLAS algorithm (``plan`` says which and why).
+im2col/BLAS algorithm, or two 1-D passes for rank-1 kernels (``plan`` says which and why).
+``filter_image`` filters grayscale and colour images with ndimage's border modes. ``explain``
+traces a convolution step by step and ``animate`` draws it as an animated GIF.
 """
 
 from . import kernels
+from ._explain import TRACE_SCHEMA, Step, Trace, animate, explain
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import Plan, conv1d, conv2d, conv3d, plan
@@ -16,12 +19,17 @@ from .image import filter_image
 __version__ = "0.1.0"
 
 __all__ = [
+    "TRACE_SCHEMA",
     "Method",
     "Plan",
+    "Step",
+    "Trace",
     "__version__",
+    "animate",
     "conv1d",
     "conv2d",
     "conv3d",
+    "explain",
     "filter_image",
     "get_workspace_limit",
     "kernels",

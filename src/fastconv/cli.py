@@ -11,21 +11,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
+from . import __version__, _cli_explain
 
-_EPILOG = """commands:
-  demo    the tutorial's 4×4 example step by step, then a 512×512 image timed, then a
-          sample image filtered with named kernels (PNG files in ./fastconv-demo)
-            $ fastconv demo --out fastconv-demo
-  apply   filter an image file with a kernel and write the result
-            $ fastconv apply photo.jpg -k gaussian:7,1.5 -o blurred.png
-  bench   fastconv against every installed peer (PyTorch, OpenCV, SciPy, NumPy)
-            $ fastconv bench --workloads W1,W4 --quick
+_EPILOG = (
+    """commands:
+  demo     the tutorial's 4×4 example step by step and animated, then a 512×512 image timed,
+           then a sample image filtered with named kernels (files in ./fastconv-demo)
+             $ fastconv demo --out fastconv-demo
+  apply    filter an image file with a kernel and write the result
+             $ fastconv apply photo.jpg -k gaussian:7,1.5 -o blurred.png
+  bench    fastconv against every installed peer (PyTorch, OpenCV, SciPy, NumPy)
+             $ fastconv bench --workloads W1,W4 --quick
 """
+    + _cli_explain.EPILOG
+)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``fastconv apply: error: ...`` and exit status 2."""
+    """Usage errors as one line on stderr (``fastconv demo: error: ...``), exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -40,13 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fastconv {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser("demo", help="run the worked example and time a 512×512 image")
+    demo = commands.add_parser(
+        "demo",
+        help="run the worked example step by step, animate it, time a 512×512 image, filter a "
+        "sample image",
+    )
     demo.add_argument("--size", type=int, default=512, help="side of the timed image (512)")
     demo.add_argument(
         "--out",
         metavar="DIR",
-        default=None,
-        help="folder for the demo's image files (default: fastconv-demo in the current folder)",
+        default="fastconv-demo",
+        help="folder for the demo's files (default: fastconv-demo in the current folder)",
     )
     _add_apply(commands)
     commands.add_parser(
@@ -54,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark against installed peers (options: fastconv bench --help)",
         add_help=False,
     )
+    _cli_explain.add_commands(commands)
     return parser
 
 
@@ -69,18 +77,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         if args.size < 3:
             parser.error(f"--size: expected an integer >= 3, got {args.size}")
-        from .demo import DEFAULT_FOLDER, output_folder, run, write_filtered_images
+        from .demo import output_folder, run, write_animation, write_filtered_images
 
         print(run(size=args.size), flush=True)
-        try:
-            folder = output_folder(args.out if args.out is not None else DEFAULT_FOLDER)
-            print()
+        try:  # the files: the explained example's animation, the filtered sample image
+            folder = output_folder(args.out)
+            gif = write_animation(folder)
+            print(f"\nanimation of the 4×4 example: {gif}\n")
             print("\n".join(write_filtered_images(folder)))
         except OSError as exc:
             return _fail("fastconv demo", f"cannot write into {args.out!r}: {_reason(exc)}", 1)
         return 0
     if args.command == "apply":
         return _run_apply(args)
+    if hasattr(args, "run"):
+        return _cli_explain.run(args)
     parser.print_help()
     return 0
 

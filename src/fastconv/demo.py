@@ -1,8 +1,8 @@
-"""``fastconv demo``: the tutorial's worked example, the same operation at image size, then a
-sample image filtered with named kernels and written as PNG files into a folder.
+"""``fastconv demo``: the tutorial's worked example explained and animated, the same operation
+at image size, then a sample image filtered with named kernels and written as PNG files.
 
-The folder is made by :func:`output_folder`; each part of the demo that writes files takes it
-and returns its report lines (:func:`write_filtered_images`), so further parts add files there.
+Every file goes into one folder, made by :func:`output_folder`; each part of the demo that
+writes files takes the folder (:func:`write_animation`, :func:`write_filtered_images`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._explain import animate, explain
 from .functional import conv2d, plan
 
 #: Folder the demo writes into unless told otherwise (relative to the current directory).
@@ -40,25 +41,27 @@ def _matrix(a: np.ndarray, indent: str = "    ") -> str:
 def run(size: int = 512, repeats: int = 20) -> str:
     """Run the demo and return its report.
 
+    The worked example is explained step by step by :func:`fastconv.explain`, then checked
+    against ``conv2d``:
+
     >>> print(run(size=16, repeats=1))  # doctest: +ELLIPSIS
     The convolution operation: slide the kernel over the image, multiply, sum.
     <BLANKLINE>
-    image (4×4):
-         1  2  3  4
-         5  6  7  8
-         9 10 11 12
-        13 14 15 16
-    kernel (3×3):
-        1 0 1
-        0 1 0
-        1 0 1
+    Cross-correlation of a 4×4 input with a 3×3 kernel (the kernel is not flipped)
+    ...
+    step 1 of 4: output[0, 0]
+      start at the top-left
+      select the window at rows 0–2, columns 0–2
+         1  2  3     1 0 1      1  0  3
+         5  6  7  ⊙  0 1 0  =   0  6  0
+         9 10 11     1 0 1      9  0 11
+      multiply element-wise and sum: 1 + 0 + 3 + 0 + 6 + 0 + 9 + 0 + 11 = 30
+    ...
+    output (2×2):
+        30 35
+        50 55
     <BLANKLINE>
-    window at rows 0–2, columns 0–2: sum of products = 30
-    window at rows 0–2, columns 1–3: sum of products = 35
-    window at rows 1–3, columns 0–2: sum of products = 50
-    window at rows 1–3, columns 1–3: sum of products = 55
-    <BLANKLINE>
-    output (2×2) = fastconv.conv2d(image, kernel):
+    the same output from fastconv.conv2d(image, kernel):
         30 35
         50 55
     <BLANKLINE>
@@ -66,25 +69,16 @@ def run(size: int = 512, repeats: int = 20) -> str:
       first call ... ms (includes loading or compiling the Numba kernels)
       then       ... ms per call (median of 1)
     """
+    out = conv2d(SEED_IMAGE[None], SEED_KERNEL[None, None])[0]
     lines = [
         "The convolution operation: slide the kernel over the image, multiply, sum.",
         "",
-        "image (4×4):",
-        _matrix(SEED_IMAGE),
-        "kernel (3×3):",
-        _matrix(SEED_KERNEL),
+        explain(SEED_IMAGE, SEED_KERNEL).to_text(max_steps=None),
+        "",
+        "the same output from fastconv.conv2d(image, kernel):",
+        _matrix(out),
         "",
     ]
-    kh, kw = SEED_KERNEL.shape
-    for i in range(SEED_IMAGE.shape[0] - kh + 1):
-        for j in range(SEED_IMAGE.shape[1] - kw + 1):
-            window = SEED_IMAGE[i : i + kh, j : j + kw]
-            lines.append(
-                f"window at rows {i}–{i + kh - 1}, columns {j}–{j + kw - 1}: "
-                f"sum of products = {np.sum(window * SEED_KERNEL):g}"
-            )
-    out = conv2d(SEED_IMAGE[None], SEED_KERNEL[None, None])[0]
-    lines += ["", "output (2×2) = fastconv.conv2d(image, kernel):", _matrix(out), ""]
 
     rng = np.random.default_rng(0)
     image = rng.random((1, size, size), dtype=np.float32)
@@ -103,6 +97,19 @@ def run(size: int = 512, repeats: int = 20) -> str:
         f"  then       {float(np.median(times)) * 1e3:.3f} ms per call (median of {repeats})",
     ]
     return "\n".join(lines)
+
+
+def write_animation(folder: str | os.PathLike[str] = DEFAULT_FOLDER) -> Path:
+    """Animate the worked example into ``folder/conv.gif`` (the folder is created).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_animation(tmp).name
+    'conv.gif'
+    """
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return animate(SEED_IMAGE, SEED_KERNEL, path / "conv.gif").path
 
 
 def sample_image(size: int = 256) -> np.ndarray:
