@@ -4,12 +4,34 @@ The kernel slides over the input from top-left to bottom-right with a stride; ea
 multiplied element-wise with the kernel and summed; the sums are the output. ``conv1d``,
 ``conv2d`` and ``conv3d`` do that with PyTorch's semantics (batches, channels, stride, padding,
 dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorithm and an
-im2col/BLAS algorithm (``plan`` says which and why).
+im2col/BLAS algorithm (``plan`` says which and why). ``conv_transpose1d/2d/3d`` and the
+gradients (``conv2d_backward``, ``conv2d_input``, ``conv2d_weight``, ...) are convolutions run
+by the same algorithms (:mod:`fastconv.grad`); :mod:`fastconv.nn` has layers that learn.
 """
 
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
-from .functional import Plan, conv1d, conv2d, conv3d, plan
+from .functional import (
+    Plan,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    plan,
+)
+from .grad import (
+    conv1d_backward,
+    conv1d_input,
+    conv1d_weight,
+    conv2d_backward,
+    conv2d_input,
+    conv2d_weight,
+    conv3d_backward,
+    conv3d_input,
+    conv3d_weight,
+)
 
 __version__ = "0.1.0"
 
@@ -18,8 +40,20 @@ __all__ = [
     "Plan",
     "__version__",
     "conv1d",
+    "conv1d_backward",
+    "conv1d_input",
+    "conv1d_weight",
     "conv2d",
+    "conv2d_backward",
+    "conv2d_input",
+    "conv2d_weight",
     "conv3d",
+    "conv3d_backward",
+    "conv3d_input",
+    "conv3d_weight",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "get_workspace_limit",
     "plan",
     "set_workspace_limit",

@@ -15,6 +15,7 @@ The threshold is measured, not guessed; :data:`THRESHOLDS` says where.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ._spec import Geometry
@@ -63,3 +64,29 @@ def choose_method(geo: Geometry) -> tuple[Method, str]:
     return Method.GEMM, (
         f"{per_group} filters per group share each window of {window} values: BLAS matrix product"
     )
+
+
+def choose_transpose_method(geo: Geometry) -> tuple[Method, str]:
+    """The rule of :func:`choose_method` for a transposed convolution, and so for ``grad_input``.
+
+    ``geo.weight_shape`` is read as a transposed convolution's weight
+    ``(in_channels, out_channels / groups, *kernel)`` -- which a forward convolution's weight
+    ``(O, C / groups, *kernel)`` is for its ``grad_input``. The transposed convolution is a
+    correlation with the flipped weight whose channel axes are swapped,
+    ``(out_channels, in_channels / groups, *kernel)``, and the rule is applied to that.
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (8, 3, 224, 224), f4, (64, 3, 7, 7), f4,
+    ...                      None, None, 2, 3, 1, 1, "zeros")
+    >>> method, reason = choose_transpose_method(geo)   # grad_input of a 3 -> 64 channel layer
+    >>> method
+    <Method.GEMM: 'gemm'>
+    >>> print(reason)
+    3 filters per group share each window of 3136 values: BLAS matrix product
+    """
+    c_in, per_group, *kernel = geo.weight_shape
+    groups = geo.spec.groups
+    swapped = (per_group * groups, c_in // groups, *kernel)
+    return choose_method(dataclasses.replace(geo, weight_shape=swapped))
