@@ -82,14 +82,17 @@ def transpose_canonical(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Ca
     With stride 1 this is the correlation of ``x``, padded by ``(k - 1)*d - pad_lo``, with
     :func:`flip_swap` of ``w``, run by either forward algorithm. With a larger stride the GEMM
     algorithm scatters the products (:func:`gemm_grad.transpose`), and the direct one
-    correlates ``x`` with ``s - 1`` zeros inserted between its elements.
+    correlates ``x`` with ``s - 1`` zeros inserted between its elements. Weights with NaN or
+    inf always take the scatter, which never multiplies them by those zeros.
     """
     if out.size == 0:
         return
     if x.size == 0 or w.size == 0:
         out.fill(0)
         return
-    if method is Method.GEMM and canon.stride != (1, 1, 1):
+    if (method is Method.GEMM and canon.stride != (1, 1, 1)) or not np.isfinite(w).all():
+        # the scatter multiplies real elements only: a NaN or inf weight must not meet the
+        # zeros that the correlation form puts around x (PyTorch gives 0 there, not NaN)
         gemm_grad.transpose(x, w, out, canon)
         return
     kernel = w.shape[2:]
