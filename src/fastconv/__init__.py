@@ -9,6 +9,7 @@ gradients (``conv2d_backward``, ``conv2d_input``, ``conv2d_weight``, ...) are co
 by the same algorithms (:mod:`fastconv.grad`); :mod:`fastconv.nn` has layers that learn.
 """
 
+from . import kernels
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import (
@@ -55,6 +56,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "get_workspace_limit",
+    "kernels",
     "plan",
     "set_workspace_limit",
     "workspace_limit",
