@@ -348,10 +348,10 @@ def test_torch_nn_grad_signatures_match() -> None:
 
 @pytest.fixture
 def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fastconv.algorithms import direct, gemm_grad
+    from fastconv.algorithms import direct, gemm, gemm_grad
 
-    monkeypatch.setattr(direct, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(gemm_grad, "PARALLEL_MIN_MACS", 0)
+    for module in (direct, gemm, gemm_grad):
+        monkeypatch.setattr(module, "PARALLEL_MIN_MACS", 0)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -365,22 +365,33 @@ def test_parallel_paths(always_parallel, p: Problem, method: str) -> None:
     assert abs(inner(p.w, gw) - expected) <= 1e-12 * scale
 
 
+@pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("cap", [1024, 4096, 65536])
-def test_gemm_tiny_workspace(cap: int) -> None:
-    """Caps that split positions, channels and (at 1 KiB) the reduction of both products."""
+def test_gemm_tiny_workspace(cap: int, stride: int) -> None:
+    """Caps that split positions, channels and (at 1 KiB) the reduction of every product:
+    the scatter (stride 2), the weight gradient, and both gradients from one window matrix
+    (stride 1)."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 12, 9, 11))
     w = rng.standard_normal((6, 12, 3, 3))
-    g = rng.standard_normal((2, 6, 6, 5))
-    kwargs = dict(stride=2, padding=(2, 1), dilation=(1, 2))
+    kwargs = dict(stride=stride, padding=(2, 1), dilation=(1, 2))
+    out = conv_reference(x, w, None, stride, ((2, 2), (1, 1)), (1, 2))
+    g = rng.standard_normal(out.shape)
     full = fastconv.conv2d_backward(g, x, w, method="gemm", **kwargs)
     with fastconv.workspace_limit(cap):
         tiled = fastconv.conv2d_backward(g, x, w, method="gemm", **kwargs)
-        ct = fastconv.conv_transpose2d(g, w, stride=2, padding=(2, 1), dilation=(1, 2),
+        alone = (
+            fastconv.conv2d_input(x.shape, w, g, method="gemm", **kwargs),
+            fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs),
+        )
+        ct = fastconv.conv_transpose2d(g, w, stride=stride, padding=(2, 1), dilation=(1, 2),
                                        method="gemm")  # fmt: skip
-    for a, b in zip(tiled, full):
+    for a, b, c in zip(tiled, full, alone):
         assert_close(a, b)
+        assert_close(c, b)
     assert_close(ct, full[0])
+    assert abs(inner(x, full[0]) - inner(out, g)) <= 1e-12 * inner(np.abs(out), np.abs(g))
+    assert abs(inner(w, full[1]) - inner(out, g)) <= 1e-12 * inner(np.abs(out), np.abs(g))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int32, np.bool_])

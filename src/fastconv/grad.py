@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import algorithms
-from ._core import _pad3, _to3d, layout
+from ._core import Layout, _pad3, _to3d, layout
 from ._dispatch import choose_method, choose_transpose_method
 from ._spec import (
     NP_PAD_MODE,
@@ -252,7 +252,11 @@ def _backward(
     g3 = _canonical(g, lay.out_shape, compute)
 
     grad_input = grad_weight = grad_bias = None
-    if "input" in needs:
+    fused = _fused_backward(g3, w, x, geo, lay, needs, method_input, method_weight, compute)
+    if fused is not None:
+        grad_input = _finish(fused[0], geo.input_shape, geo.batched, result)
+        grad_weight = _finish(fused[1], geo.weight_shape, True, result)
+    elif "input" in needs:
         w3 = _canonical(w, lay.w_shape, compute)
         if lay.pad_width is None:  # zero padding: the scatter drops what lands in it
             gx = np.empty(lay.x_shape, dtype=compute)
@@ -266,16 +270,51 @@ def _backward(
         if lay.pad_width is not None:
             gx = pad_adjoint(gx, lay.pad_width, spec.padding_mode)
         grad_input = _finish(gx, geo.input_shape, geo.batched, result)
-    if "weight" in needs:
-        x3 = _canonical(x, lay.x_shape, compute)
-        if lay.pad_width is not None:
-            x3 = np.pad(x3, lay.pad_width, mode=NP_PAD_MODE[spec.padding_mode])
+    if "weight" in needs and fused is None:
+        x3 = _padded_x(x, lay, spec.padding_mode, compute)
         gw = np.empty(lay.w_shape, dtype=compute)
         weight_canonical(x3, g3, gw, lay.canonical, method_weight)
         grad_weight = _finish(gw, geo.weight_shape, True, result)
     if "bias" in needs:
         grad_bias = g3.sum(axis=(0, 2, 3, 4)).astype(result, copy=False)
     return grad_input, grad_weight, grad_bias
+
+
+def _padded_x(x: np.ndarray, lay: Layout, mode: str, dtype: np.dtype) -> np.ndarray:
+    """The input as the forward convolution reads it: canonical, non-zero modes padded."""
+    x3 = _canonical(x, lay.x_shape, dtype)
+    return x3 if lay.pad_width is None else np.pad(x3, lay.pad_width, mode=NP_PAD_MODE[mode])
+
+
+def _fused_backward(g3: np.ndarray, w: np.ndarray | None, x: np.ndarray | None, geo: Geometry,
+                    lay: Layout, needs: frozenset[str], method_input: Method,
+                    method_weight: Method, dtype: np.dtype,
+                    ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """Both gradients of a stride-1 GEMM problem from one window matrix of ``g``
+    (:func:`gemm_grad.backward`), or ``None`` where that does not apply."""
+    canon = lay.canonical
+    kernel = lay.w_shape[2:]
+    lead = tuple((k - 1) * d - p for k, d, p in zip(kernel, canon.dilation, canon.pad_lo))
+    if not (
+        {"input", "weight"} <= needs
+        and method_input is Method.GEMM
+        and method_weight is Method.GEMM
+        and canon.stride == (1, 1, 1)
+        and min(lead) >= 0
+        and g3.size
+    ):
+        return None
+    w3 = _canonical(w, lay.w_shape, dtype)
+    if not np.isfinite(w3).all():  # NaN weights take the scatter (transpose_canonical)
+        return None
+    x3 = _padded_x(x, lay, geo.spec.padding_mode, dtype)
+    gx = np.empty(x3.shape, dtype=dtype)
+    gw_flipped = np.empty(lay.w_shape, dtype=dtype)
+    correlation = Canonical((1, 1, 1), canon.dilation, lead, canon.groups)
+    gemm_grad.backward(g3, flip_swap(w3, canon.groups), x3, gx, gw_flipped, correlation)
+    if lay.pad_width is not None:
+        gx = pad_adjoint(gx, lay.pad_width, geo.spec.padding_mode)
+    return gx, np.ascontiguousarray(gw_flipped[:, :, ::-1, ::-1, ::-1])
 
 
 def _conv_backward(nd: int, grad_output, x, weight, stride, padding, dilation, groups,

@@ -141,3 +141,83 @@ def weight(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical) -
     run_tasks(tile, tasks, blas=True, threads=threads)
     total = sum(ws[2] for ws in workspaces if ws is not None)
     grad_w.reshape(groups, og, k_total)[...] = np.swapaxes(total, 1, 2)
+
+
+def backward(g: np.ndarray, w_flipped: np.ndarray, x: np.ndarray, grad_x: np.ndarray,
+             grad_w_flipped: np.ndarray, canon: Canonical) -> None:  # fmt: skip
+    """Both gradients of a stride-1 convolution from one window matrix of ``g``.
+
+    ``grad_input`` of a stride-1 convolution is the correlation of ``g`` with the flipped,
+    channel-swapped weight ``w_flipped`` ``(C, O / groups, KD, KH, KW)``; ``canon`` is that
+    correlation's geometry (stride 1, the forward dilation, leading padding
+    ``(k - 1) * d - pad_lo``). Its window matrix ``col[(o, k), i] = g[n, o, i + k*d - lead]``
+    also holds every product partner of ``x`` in the weight gradient, so for image ``n`` and
+    group ``g``, with ``col`` built once (``grad_x`` is ``(N, C, D, H, W)``, like ``x``):
+
+    - ``grad_x[n, g] = W_flipped[g] @ col`` (the forward GEMM), and
+    - ``grad_w_flipped[g] += col @ x[n, g].T``: the weight gradient ``(O, C / groups, *k)``
+      with its kernel axes reversed,
+
+    which saves building the window matrix of ``x`` that :func:`weight` needs.
+    """
+    n_images, channels = grad_x.shape[:2]
+    groups = canon.groups
+    cg = channels // groups
+    og = w_flipped.shape[1]
+    k_total = w_flipped[0].size
+    out_spatial = grad_x.shape[2:]
+    p_total = math.prod(out_spatial)
+    kernel = w_flipped.shape[2:]
+    wf_mat = w_flipped.reshape(groups, cg, k_total)
+    gx_mat = grad_x.reshape(n_images, groups, cg, p_total)
+    x_mat = x.reshape(n_images, groups, cg, p_total)
+    macs = 2 * n_images * channels * p_total * k_total
+    threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
+    tiling = plan_tiles(
+        n_images, groups, cg, k_total, p_total, x.itemsize, get_workspace_limit(), threads
+    )
+    tiles_per_image = math.ceil(p_total / tiling.positions)
+    tasks = [
+        (n, grp, t * tiling.positions, min(p_total, (t + 1) * tiling.positions))
+        for n in range(n_images)
+        for grp in range(groups)
+        for t in range(tiles_per_image)
+    ]
+    split_k = tiling.reduction < k_total
+    workers = min(threads, len(tasks))
+    # per worker: its window tile, a buffer for partial products, its (k_total, cg) sums
+    workspaces: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * workers
+
+    def tile(task: tuple[int, int, int, int], worker: int) -> None:
+        n, grp, p0, p1 = task
+        if workspaces[worker] is None:
+            rows = max(tiling.reduction, tiling.positions if split_k else 0)
+            workspaces[worker] = (
+                np.empty(tiling.reduction * tiling.positions, dtype=x.dtype),
+                np.empty(rows * cg, dtype=x.dtype),
+                np.zeros((groups, k_total, cg), dtype=x.dtype),
+            )
+        ws, part, acc = workspaces[worker]
+        width = p1 - p0
+        dest = gx_mat[n, grp, :, p0:p1]
+        for k0 in range(0, k_total, tiling.reduction):
+            k1 = min(k_total, k0 + tiling.reduction)
+            col = ws[: (k1 - k0) * width].reshape(k1 - k0, width)
+            im2col(g, n, grp * og, kernel, out_spatial, canon.stride, canon.dilation,
+                   canon.pad_lo, k0, k1, p0, p1, col)  # fmt: skip
+            if k0 == 0:
+                np.matmul(wf_mat[grp, :, k0:k1], col, out=dest)
+            else:
+                partial = part[: cg * width].reshape(cg, width)
+                np.matmul(wf_mat[grp, :, k0:k1], col, out=partial)
+                dest += partial
+            prod = part[: (k1 - k0) * cg].reshape(k1 - k0, cg)
+            np.matmul(col, x_mat[n, grp, :, p0:p1].T, out=prod)
+            acc[grp, k0:k1] += prod
+
+    run_tasks(tile, tasks, blas=True, threads=threads)
+    total = sum(ws[2] for ws in workspaces if ws is not None)
+    taps = k_total // og
+    grad_w_flipped.reshape(groups, og, cg, taps)[...] = np.swapaxes(
+        total.reshape(groups, og, taps, cg), 2, 3
+    )
