@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from support import assert_close, tf_same_pads
+from support import assert_close, tf_same_pads, typical_magnitude
 
 import fastconv
 from fastconv import grad as grad_module
@@ -179,11 +179,18 @@ def test_input_and_weight_functions_match_backward(nd: int, data: st.DataObject)
     method = data.draw(st.sampled_from(["auto", *METHODS]))
     gi, gw, gb = BACKWARD[nd](p.g, p.x, p.w, method=method, **p.kwargs)
     assert gi.dtype == gw.dtype == gb.dtype == p.x.dtype
-    np.testing.assert_array_equal(INPUT[nd](p.x.shape, p.w, p.g, method=method, **p.kwargs), gi)
-    np.testing.assert_array_equal(WEIGHT[nd](p.x, p.w.shape, p.g, method=method, **p.kwargs), gw)
+    # one gradient alone may take another product order than both together (stride 1, gemm):
+    # float32 sums agree to rounding, relative to the size of their terms
+    x_abs, w_abs, g_abs = np.abs(p.x), np.abs(p.w), np.abs(p.g)
+    typical_in = typical_magnitude(INPUT[nd](p.x.shape, w_abs, g_abs, **p.kwargs), p.w.size)
+    typical_w = typical_magnitude(WEIGHT[nd](x_abs, p.w.shape, g_abs, **p.kwargs), p.g.size)
+    gi_alone = INPUT[nd](p.x.shape, p.w, p.g, method=method, **p.kwargs)
+    assert_close(gi_alone, gi, p.x.dtype, typical_in)
+    gw_alone = WEIGHT[nd](p.x, p.w.shape, p.g, method=method, **p.kwargs)
+    assert_close(gw_alone, gw, p.x.dtype, typical_w)
     only = BACKWARD[nd](p.g, p.x, p.w, needs=("weight",), method=method, **p.kwargs)
     assert only[0] is None and only[2] is None
-    np.testing.assert_array_equal(only[1], gw)
+    np.testing.assert_array_equal(only[1], gw_alone)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])

@@ -13,6 +13,10 @@ and the gradient ``g`` of some loss with respect to ``out``:
   ``x``; the output steps ``d`` apart).
 - ``grad_bias`` is the sum of ``g`` over the batch and every position.
 
+With stride 1 and both gradients wanted, the GEMM algorithm takes both from one window matrix
+of ``g`` (:func:`gemm_grad.backward`): the windows that ``grad_input``'s correlation reads are
+also the partners of ``x`` in ``grad_weight``.
+
 Padding modes other than zeros make the padded input a copy of input elements; their gradient
 is the adjoint of that copy: the gradient of each padded element is added back to the element
 it copies (:func:`pad_adjoint`), not dropped as for zero padding.
@@ -95,7 +99,6 @@ def transpose_canonical(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Ca
         # zeros that the correlation form puts around x (PyTorch gives 0 there, not NaN)
         gemm_grad.transpose(x, w, out, canon)
         return
-    kernel = w.shape[2:]
     if canon.stride != (1, 1, 1):  # insert stride - 1 zeros between the elements
         spread = np.zeros(
             (*x.shape[:2], *((n - 1) * s + 1 for n, s in zip(x.shape[2:], canon.stride))),
@@ -104,7 +107,7 @@ def transpose_canonical(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Ca
         spread[(slice(None), slice(None), *(slice(None, None, s) for s in canon.stride))] = x
     else:
         spread = x
-    lead = [(k - 1) * d - p for k, d, p in zip(kernel, canon.dilation, canon.pad_lo)]
+    lead = _lead(w.shape[2:], canon)
     if min(lead) < 0:  # padding wider than the kernel: the first elements land before out
         spread = spread[(slice(None), slice(None), *(slice(max(0, -a), None) for a in lead))]
         if min(spread.shape[2:]) == 0:
@@ -115,6 +118,12 @@ def transpose_canonical(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Ca
     algorithms.get(method)(
         np.ascontiguousarray(spread), flip_swap(w, canon.groups), out, correlation
     )
+
+
+def _lead(kernel: tuple[int, ...], canon: Canonical) -> tuple[int, ...]:
+    """Leading padding of the correlation that computes a transposed convolution (stride 1):
+    ``(k - 1) * d - pad_lo`` per axis; negative when the padding is wider than the kernel."""
+    return tuple((k - 1) * d - p for k, d, p in zip(kernel, canon.dilation, canon.pad_lo))
 
 
 def weight_canonical(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical,
@@ -293,8 +302,7 @@ def _fused_backward(g3: np.ndarray, w: np.ndarray | None, x: np.ndarray | None, 
     """Both gradients of a stride-1 GEMM problem from one window matrix of ``g``
     (:func:`gemm_grad.backward`), or ``None`` where that does not apply."""
     canon = lay.canonical
-    kernel = lay.w_shape[2:]
-    lead = tuple((k - 1) * d - p for k, d, p in zip(kernel, canon.dilation, canon.pad_lo))
+    lead = _lead(lay.w_shape[2:], canon)
     if not (
         {"input", "weight"} <= needs
         and method_input is Method.GEMM
