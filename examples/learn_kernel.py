@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=80, help="gradient steps (default 80)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--every", type=int, default=10, help="print every N steps (default 10)")
+    p.add_argument("--every", type=int, default=20, help="print every N steps (default 20)")
     p.add_argument("--gif", default="learn_kernel.gif", help="animation to write ('' for none)")
     return p
 

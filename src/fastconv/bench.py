@@ -495,13 +495,13 @@ def _describe_plan(wl: Workload, x: np.ndarray, w: np.ndarray) -> str:
         import fastconv
 
         if isinstance(wl, BackwardWorkload):
-            from fastconv._dispatch import choose_method, choose_transpose_method
+            from fastconv._dispatch import choose_transpose_method, choose_weight_method
 
             geo = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
             geo = geo.geometry
             return (
                 f"grad_input: {choose_transpose_method(geo)[0]}, "
-                f"grad_weight: {choose_method(geo)[0]}"
+                f"grad_weight: {choose_weight_method(geo)[0]}"
             )
         if wl.is_image:
             p = fastconv.plan(x[None, None], w[None, None])

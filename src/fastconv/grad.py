@@ -35,7 +35,7 @@ import numpy as np
 
 from . import algorithms
 from ._core import Layout, _pad3, _to3d, layout
-from ._dispatch import choose_method, choose_transpose_method
+from ._dispatch import choose_transpose_method, choose_weight_method
 from ._spec import (
     NP_PAD_MODE,
     Geometry,
@@ -225,10 +225,10 @@ def _finish(a: np.ndarray, shape: tuple[int, ...], batched: bool, dtype: np.dtyp
 
 
 def _methods(geo: Geometry, method: str) -> tuple[Method, Method]:
-    """Algorithms for (grad_input, grad_weight): the forward rule applied to each correlation."""
+    """Algorithms for (grad_input, grad_weight) under ``method``."""
     if method != "auto":
         return Method(method), Method(method)
-    return choose_transpose_method(geo)[0], choose_method(geo)[0]
+    return choose_transpose_method(geo)[0], choose_weight_method(geo)[0]
 
 
 def _backward(
