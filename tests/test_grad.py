@@ -134,7 +134,7 @@ def inner(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=60)
+@settings(max_examples=120)
 @given(data=st.data())
 def test_adjoint_identities(nd: int, method: str, data: st.DataObject) -> None:
     p = data.draw(problems(nd=nd, max_size=12 if nd < 3 else 7))
@@ -153,7 +153,7 @@ def test_adjoint_identities(nd: int, method: str, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=25)
+@settings(max_examples=50)
 @given(data=st.data())
 def test_finite_differences(nd: int, data: st.DataObject) -> None:
     p = data.draw(problems(nd=nd, max_size={1: 9, 2: 6, 3: 4}[nd], max_channels=4))
@@ -172,7 +172,7 @@ def test_finite_differences(nd: int, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=40)
+@settings(max_examples=60)
 @given(data=st.data())
 def test_input_and_weight_functions_match_backward(nd: int, data: st.DataObject) -> None:
     p = data.draw(problems(nd=nd, max_size=10 if nd < 3 else 6, dtypes=(np.float32, np.float64)))
@@ -194,7 +194,7 @@ def test_input_and_weight_functions_match_backward(nd: int, data: st.DataObject)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=40)
+@settings(max_examples=60)
 @given(data=st.data())
 def test_grad_input_is_conv_transpose(nd: int, data: st.DataObject) -> None:
     """With zero padding, grad_input is conv_transpose with the output_padding that restores
@@ -251,7 +251,7 @@ def transposed_problems(draw: st.DrawFn, nd: int, max_size: int = 7):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=50)
+@settings(max_examples=100)
 @given(data=st.data())
 def test_conv_transpose_matches_reference(nd: int, method: str, data: st.DataObject) -> None:
     x, w, bias, args, pads = data.draw(transposed_problems(nd, max_size=7 if nd < 3 else 4))
@@ -298,7 +298,7 @@ def _torch_grads(p: Problem):
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=60)
+@settings(max_examples=120)
 @given(data=st.data())
 def test_backward_matches_torch_autograd(nd: int, data: st.DataObject) -> None:
     pytest.importorskip("torch")
@@ -312,7 +312,7 @@ def test_backward_matches_torch_autograd(nd: int, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(data=st.data())
 def test_conv_transpose_matches_torch(nd: int, data: st.DataObject) -> None:
     torch = pytest.importorskip("torch")
@@ -362,7 +362,7 @@ def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(p=problems(nd=2, max_size=12))
 def test_parallel_paths(always_parallel, p: Problem, method: str) -> None:
     gi, gw, _ = fastconv.conv2d_backward(p.g, p.x, p.w, method=method, **p.kwargs)
