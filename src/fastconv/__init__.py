@@ -7,9 +7,11 @@ dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorit
 im2col/BLAS algorithm (``plan`` says which and why). ``conv_transpose1d/2d/3d`` and the
 gradients (``conv2d_backward``, ``conv2d_input``, ``conv2d_weight``, ...) are convolutions run
 by the same algorithms (:mod:`fastconv.grad`); :mod:`fastconv.nn` has layers that learn.
+``explain`` traces a convolution step by step and ``animate`` draws it as an animated GIF.
 """
 
 from . import kernels
+from ._explain import TRACE_SCHEMA, Step, Trace, animate, explain
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
 from .functional import (
@@ -37,9 +39,13 @@ from .grad import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "TRACE_SCHEMA",
     "Method",
     "Plan",
+    "Step",
+    "Trace",
     "__version__",
+    "animate",
     "conv1d",
     "conv1d_backward",
     "conv1d_input",
@@ -55,6 +61,7 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "explain",
     "get_workspace_limit",
     "kernels",
     "plan",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
+from ._explain import animate, explain
 from .functional import conv2d, plan
 
 #: The worked example: a 4×4 image and a 3×3 kernel, stride 1 (the tutorial's geometry).
@@ -23,25 +26,27 @@ def _matrix(a: np.ndarray, indent: str = "    ") -> str:
 def run(size: int = 512, repeats: int = 20) -> str:
     """Run the demo and return its report.
 
+    The worked example is explained step by step by :func:`fastconv.explain`, then checked
+    against ``conv2d``:
+
     >>> print(run(size=16, repeats=1))  # doctest: +ELLIPSIS
     The convolution operation: slide the kernel over the image, multiply, sum.
     <BLANKLINE>
-    image (4×4):
-         1  2  3  4
-         5  6  7  8
-         9 10 11 12
-        13 14 15 16
-    kernel (3×3):
-        1 0 1
-        0 1 0
-        1 0 1
+    Cross-correlation of a 4×4 input with a 3×3 kernel (the kernel is not flipped)
+    ...
+    step 1 of 4: output[0, 0]
+      start at the top-left
+      select the window at rows 0–2, columns 0–2
+         1  2  3     1 0 1      1  0  3
+         5  6  7  ⊙  0 1 0  =   0  6  0
+         9 10 11     1 0 1      9  0 11
+      multiply element-wise and sum: 1 + 0 + 3 + 0 + 6 + 0 + 9 + 0 + 11 = 30
+    ...
+    output (2×2):
+        30 35
+        50 55
     <BLANKLINE>
-    window at rows 0–2, columns 0–2: sum of products = 30
-    window at rows 0–2, columns 1–3: sum of products = 35
-    window at rows 1–3, columns 0–2: sum of products = 50
-    window at rows 1–3, columns 1–3: sum of products = 55
-    <BLANKLINE>
-    output (2×2) = fastconv.conv2d(image, kernel):
+    the same output from fastconv.conv2d(image, kernel):
         30 35
         50 55
     <BLANKLINE>
@@ -49,25 +54,16 @@ def run(size: int = 512, repeats: int = 20) -> str:
       first call ... ms (includes loading or compiling the Numba kernels)
       then       ... ms per call (median of 1)
     """
+    out = conv2d(SEED_IMAGE[None], SEED_KERNEL[None, None])[0]
     lines = [
         "The convolution operation: slide the kernel over the image, multiply, sum.",
         "",
-        "image (4×4):",
-        _matrix(SEED_IMAGE),
-        "kernel (3×3):",
-        _matrix(SEED_KERNEL),
+        explain(SEED_IMAGE, SEED_KERNEL).to_text(max_steps=None),
+        "",
+        "the same output from fastconv.conv2d(image, kernel):",
+        _matrix(out),
         "",
     ]
-    kh, kw = SEED_KERNEL.shape
-    for i in range(SEED_IMAGE.shape[0] - kh + 1):
-        for j in range(SEED_IMAGE.shape[1] - kw + 1):
-            window = SEED_IMAGE[i : i + kh, j : j + kw]
-            lines.append(
-                f"window at rows {i}–{i + kh - 1}, columns {j}–{j + kw - 1}: "
-                f"sum of products = {np.sum(window * SEED_KERNEL):g}"
-            )
-    out = conv2d(SEED_IMAGE[None], SEED_KERNEL[None, None])[0]
-    lines += ["", "output (2×2) = fastconv.conv2d(image, kernel):", _matrix(out), ""]
 
     rng = np.random.default_rng(0)
     image = rng.random((1, size, size), dtype=np.float32)
@@ -86,3 +82,16 @@ def run(size: int = 512, repeats: int = 20) -> str:
         f"  then       {float(np.median(times)) * 1e3:.3f} ms per call (median of {repeats})",
     ]
     return "\n".join(lines)
+
+
+def write_animation(folder: str | os.PathLike[str] = "fastconv-demo") -> Path:
+    """Animate the worked example into ``folder/conv.gif`` (the folder is created).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_animation(tmp).name
+    'conv.gif'
+    """
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return animate(SEED_IMAGE, SEED_KERNEL, path / "conv.gif").path
