@@ -9,8 +9,9 @@ forward pass, :mod:`fastconv.grad`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .algorithms import Method
 from .grad import transposed
 
 _NAMES = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,28 +121,36 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     return Plan(chosen, reason, geo, layout(geo))
 
 
+def _cached(cache: dict, key: tuple, make: Callable[[], T]) -> T:
+    """``make()``, remembered in ``cache`` under the call signature ``key``."""
+    try:
+        hit = cache.get(key)
+    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
+        return make()
+    if hit is None:
+        hit = make()
+        if len(cache) >= _PLANS_MAX:
+            cache.clear()
+        cache[key] = hit
+    return hit
+
+
 def _plan_call(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
                stride, padding, dilation, groups, padding_mode, method) -> Plan:  # fmt: skip
     """The plan of a call: from the cache, or validated from the original arguments."""
-    try:
-        key = (
-            fname, nd, x.shape, x.dtype, w.shape, w.dtype,
-            None if b is None else (b.shape, b.dtype),
-            _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
-            _freeze(padding_mode), _freeze(method),
-        )  # fmt: skip
-        plan = _PLANS.get(key)
-    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
-        key, plan = None, None
-    if plan is None:
-        # validated from the arguments as given, so that messages quote what the user passed
-        plan = _make_plan(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode,
+    key = (
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else (b.shape, b.dtype),
+        _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
+        _freeze(padding_mode), _freeze(method),
+    )  # fmt: skip
+
+    # validated from the arguments as given, so that messages quote what the user passed
+    def make() -> Plan:
+        return _make_plan(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode,
                           method)  # fmt: skip
-        if key is not None:
-            if len(_PLANS) >= _PLANS_MAX:
-                _PLANS.clear()
-            _PLANS[key] = plan
-    return plan
+
+    return _cached(_PLANS, key, make)
 
 
 def _arrays(fname: str, x: Any, weight: Any, bias: Any):
@@ -362,34 +372,33 @@ for _nd, _fn in ((1, conv1d), (2, conv2d), (3, conv3d)):
 _TRANSPOSE_PLANS: dict[tuple, tuple[Geometry, Method]] = {}
 
 
+def _plan_transpose(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                    stride, padding, output_padding, groups, dilation,
+                    method) -> tuple[Geometry, Method]:  # fmt: skip
+    geo = normalize_conv_transpose(
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else b.shape, None if b is None else b.dtype,
+        stride, padding, output_padding, groups, dilation,
+    )  # fmt: skip
+    check_method(fname, method, [m.value for m in Method])
+    return geo, choose_transpose_method(geo)[0] if method == "auto" else Method(method)
+
+
 def _conv_transpose(nd: int, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     method) -> np.ndarray:  # fmt: skip
     fname = f"conv_transpose{nd}d"
     xa, wa, ba = _arrays(fname, x, weight, bias)
-    try:
-        key = (
-            nd, xa.shape, xa.dtype, wa.shape, wa.dtype,
-            None if ba is None else (ba.shape, ba.dtype),
-            _freeze(stride), _freeze(padding), _freeze(output_padding), _freeze(groups),
-            _freeze(dilation), _freeze(method),
-        )  # fmt: skip
-        planned = _TRANSPOSE_PLANS.get(key)
-    except TypeError:
-        key, planned = None, None
-    if planned is None:
-        geo = normalize_conv_transpose(
-            fname, nd, xa.shape, xa.dtype, wa.shape, wa.dtype,
-            None if ba is None else ba.shape, None if ba is None else ba.dtype,
-            stride, padding, output_padding, groups, dilation,
-        )  # fmt: skip
-        check_method(fname, method, [m.value for m in Method])
-        chosen = choose_transpose_method(geo)[0] if method == "auto" else Method(method)
-        planned = (geo, chosen)
-        if key is not None:
-            if len(_TRANSPOSE_PLANS) >= _PLANS_MAX:
-                _TRANSPOSE_PLANS.clear()
-            _TRANSPOSE_PLANS[key] = planned
-    return transposed(xa, wa, ba, *planned)
+    key = (
+        nd, xa.shape, xa.dtype, wa.shape, wa.dtype, None if ba is None else (ba.shape, ba.dtype),
+        _freeze(stride), _freeze(padding), _freeze(output_padding), _freeze(groups),
+        _freeze(dilation), _freeze(method),
+    )  # fmt: skip
+
+    def make() -> tuple[Geometry, Method]:
+        return _plan_transpose(fname, nd, xa, wa, ba, stride, padding, output_padding, groups,
+                               dilation, method)  # fmt: skip
+
+    return transposed(xa, wa, ba, *_cached(_TRANSPOSE_PLANS, key, make))
 
 
 _TRANSPOSE_DOC = """
