@@ -30,6 +30,13 @@ from .._threads import num_threads, run_tasks
 from . import Canonical
 from .gemm import PARALLEL_MIN_MACS, plan_tiles
 
+#: Bytes of window matrix per thread in :func:`backward`, whose two products both read it: a
+#: tile that stays in the 1 MiB L2 cache of a core of the 2-core dev VM. W9 (the backward of
+#: W4), best of 15 interleaved calls, four runs: 28.3, 28.9, 28.7 and (machine busy) 44.7 ms
+#: with 1 MiB tiles; 31.6, 32.7, 30.0 and 52.5 ms with one tile per image (7 MiB, in the L3
+#: that the VM shares with its neighbours); 2 MiB tiles as 1 MiB, 512 KiB slower.
+BACKWARD_TILE_BYTES = 1 << 20
+
 
 def transpose(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None:
     """Transposed convolution of canonical operands into ``out`` (overwritten).
@@ -173,9 +180,8 @@ def backward(g: np.ndarray, w_flipped: np.ndarray, x: np.ndarray, grad_x: np.nda
     x_mat = x.reshape(n_images, groups, cg, p_total)
     macs = 2 * n_images * channels * p_total * k_total
     threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
-    tiling = plan_tiles(
-        n_images, groups, cg, k_total, p_total, x.itemsize, get_workspace_limit(), threads
-    )
+    workspace = min(get_workspace_limit(), threads * BACKWARD_TILE_BYTES)
+    tiling = plan_tiles(n_images, groups, cg, k_total, p_total, x.itemsize, workspace, threads)
     tiles_per_image = math.ceil(p_total / tiling.positions)
     tasks = [
         (n, grp, t * tiling.positions, min(p_total, (t + 1) * tiling.positions))
