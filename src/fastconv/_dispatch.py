@@ -23,6 +23,7 @@ The thresholds are measured, not guessed; :data:`THRESHOLDS` says where.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -47,9 +48,18 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "2048x2048, memory-bound on both threads, direct won 2x2 and 2x3 by 30-80 % and the "
         "two were within 10 % from 3x3 (9 taps) up",
     ),
+    "WEIGHT_DIRECT_MIN_TAPS": (
+        81,
+        "bench/grad_crossover.py on the 2-core dev VM (2026-11-25, float32, min of 7, two "
+        "runs): gemm won every weight gradient with more than one filter per group (by "
+        "1.3-12x) and, narrowly, depthwise 8x32x56x56 up to 9x9 (38.6 vs 41.3 ms); the direct "
+        "correlation won a single 512x512 image from 7x7 taps on (9x9: 6.1 vs 11.3 and 7.2 vs "
+        "15.9 ms; 7x7: 8.7 vs 9.3 and 9.9 vs 24.6; 5x5: gemm). 81 keeps depthwise 7x7 on gemm",
+    ),
 }
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
+WEIGHT_DIRECT_MIN_TAPS = THRESHOLDS["WEIGHT_DIRECT_MIN_TAPS"][0]
 
 
 def choose_method(geo: Geometry) -> tuple[Method, str]:
@@ -150,3 +160,60 @@ def with_weights(
             "multiply-adds per output"
         )
     return method, f"{reason} (kernel not of rank 1)" if explain else reason
+
+
+def choose_transpose_method(geo: Geometry) -> tuple[Method, str]:
+    """The rule of :func:`choose_method` for a transposed convolution, and so for ``grad_input``.
+
+    ``geo.weight_shape`` is read as a transposed convolution's weight
+    ``(in_channels, out_channels / groups, *kernel)`` -- which a forward convolution's weight
+    ``(O, C / groups, *kernel)`` is for its ``grad_input``. The transposed convolution is a
+    correlation with the flipped weight whose channel axes are swapped,
+    ``(out_channels, in_channels / groups, *kernel)``, and the rule is applied to that.
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (8, 3, 224, 224), f4, (64, 3, 7, 7), f4,
+    ...                      None, None, 2, 3, 1, 1, "zeros")
+    >>> method, reason = choose_transpose_method(geo)   # grad_input of a 3 -> 64 channel layer
+    >>> method
+    <Method.GEMM: 'gemm'>
+    >>> print(reason)
+    3 filters per group share each window of 3136 values: BLAS matrix product
+    """
+    c_in, per_group, *kernel = geo.weight_shape
+    groups = geo.spec.groups
+    swapped = (per_group * groups, c_in // groups, *kernel)
+    return choose_method(dataclasses.replace(geo, weight_shape=swapped))
+
+
+def choose_weight_method(geo: Geometry) -> tuple[Method, str]:
+    """The algorithm of a weight gradient (``conv*d_weight``) under ``method="auto"``.
+
+    The GEMM form multiplies the forward window matrix of the input by the output gradient;
+    the direct form is a correlation whose output rows are only a kernel row long, so it
+    pays off only for one filter per group and a kernel of at least
+    :data:`WEIGHT_DIRECT_MIN_TAPS` taps (where the window matrix is that many copies of the
+    input).
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (8, 32, 56, 56), f4, (32, 1, 3, 3), f4,
+    ...                      None, None, 1, 1, 1, 32, "zeros")
+    >>> choose_weight_method(geo)[0]    # depthwise 3x3
+    <Method.GEMM: 'gemm'>
+    >>> geo = normalize_conv("conv2d", 2, (1, 1, 512, 512), f4, (1, 1, 9, 9), f4,
+    ...                      None, None, 1, 0, 1, 1, "zeros")
+    >>> print(choose_weight_method(geo)[1])
+    one filter per group and 81 taps >= 81: direct correlation of the input with grad_output
+    """
+    per_group = geo.weight_shape[0] // geo.spec.groups
+    taps = math.prod(geo.weight_shape[2:])
+    if per_group == 1 and taps >= WEIGHT_DIRECT_MIN_TAPS:
+        return Method.DIRECT, (
+            f"one filter per group and {taps} taps >= {WEIGHT_DIRECT_MIN_TAPS}: direct "
+            "correlation of the input with grad_output"
+        )
+    return Method.GEMM, "window matrix of the input times grad_output: BLAS matrix product"

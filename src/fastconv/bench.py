@@ -122,6 +122,16 @@ class Workload:
         return self.x_shape[0] * ho * wo * math.prod(self.w_shape)
 
 
+@dataclass(frozen=True)
+class BackwardWorkload(Workload):
+    """The backward pass of a CNN layer: ``grad_input`` and ``grad_weight`` given
+    ``grad_output`` (a fixed random array shaped like the layer's output).
+
+    fastconv runs ``conv2d_backward(..., needs=("input", "weight"))``; PyTorch runs
+    ``torch.nn.grad.conv2d_input`` and ``conv2d_weight``. The result checked is the pair.
+    """
+
+
 WORKLOADS: tuple[Workload, ...] = (
     Workload("W0", "4x4 image, 3x3 kernel (the seed; call overhead)", (4, 4), (3, 3)),
     Workload("W1", "512x512 image, 3x3 kernel, valid", (512, 512), (3, 3)),
@@ -152,6 +162,13 @@ WORKLOADS: tuple[Workload, ...] = (
         (64, 3, 7, 7),
         stride=2,
         padding=3,
+    ),
+    BackwardWorkload(
+        "W9",
+        "backward of W4: grad_input + grad_weight",
+        (8, 64, 56, 56),
+        (64, 64, 3, 3),
+        padding=1,
     ),
     Workload("W1s", "512x512 image, 3x3 kernel, same size, reflect", (512, 512), (3, 3),
              kind="filter"),
@@ -217,6 +234,30 @@ def _reflect_pad(x: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
     return np.pad(x, ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)), "symmetric")
 
 
+def grad_output(wl: Workload) -> np.ndarray:
+    """The fixed float32 ``grad_output`` of a :class:`BackwardWorkload`, ``(N, O, Ho, Wo)``."""
+    shape = (wl.x_shape[0], wl.w_shape[0], *wl.out_hw())
+    return np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
+
+
+def backward_reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(grad_input, grad_weight)`` in float64 without fastconv (groups 1): one tensordot
+    per kernel tap, scattering (grad_input) or gathering (grad_weight) the strided windows."""
+    x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), grad_output(wl).astype(np.float64)
+    p, s = wl.padding, wl.stride
+    xp = np.pad(x64, ((0, 0), (0, 0), (p, p), (p, p)))
+    ho, wo = wl.out_hw()
+    gxp = np.zeros_like(xp)
+    gw = np.empty_like(w64)
+    for i in range(w.shape[2]):
+        for j in range(w.shape[3]):
+            window = (slice(None), slice(None), slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+            gxp[window] += np.tensordot(g64, w64[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+            gw[:, :, i, j] = np.tensordot(g64, xp[window], axes=([0, 2, 3], [0, 2, 3]))
+    h, wd = x.shape[2:]
+    return gxp[:, :, p : p + h, p : p + wd], gw
+
+
 def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Compute the float64 result of a workload without fastconv.
 
@@ -237,6 +278,8 @@ def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """
     import scipy.signal
 
+    if isinstance(wl, BackwardWorkload):
+        return backward_reference(wl, x, w)  # type: ignore[return-value]
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     if wl.same_size:
         method = "direct" if wl.macs() <= 10**8 else "fft"
@@ -261,7 +304,12 @@ def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def rel_error(out: np.ndarray, ref: np.ndarray) -> float:
-    """Return ``max|out - ref| / max|ref|`` (``inf`` on a shape mismatch)."""
+    """Return ``max|out - ref| / max|ref|`` (``inf`` on a shape mismatch); for a tuple of
+    results (a backward pass), the largest error of its parts."""
+    if isinstance(ref, tuple):
+        if not isinstance(out, tuple) or len(out) != len(ref):
+            return math.inf
+        return max(rel_error(o, r) for o, r in zip(out, ref))
     out = np.asarray(out)
     if out.shape != ref.shape:
         return math.inf
@@ -296,6 +344,12 @@ def adapt_fastconv(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     """``fastconv.conv2d``; images as ``conv2d(img[None, None], k[None, None])``."""
     import fastconv
 
+    if isinstance(wl, BackwardWorkload):
+        g = grad_output(wl)
+        return lambda: fastconv.conv2d_backward(
+            g, x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups,
+            needs=("input", "weight"),
+        )[:2]  # fmt: skip
     if wl.is_image:
         xi, wi = x[None, None], w[None, None]
         return lambda: fastconv.conv2d(xi, wi)[0, 0]
@@ -308,6 +362,17 @@ def adapt_torch(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     import torch.nn.functional as F
 
     tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    if isinstance(wl, BackwardWorkload):
+        tg = torch.from_numpy(grad_output(wl))
+        geometry = dict(stride=wl.stride, padding=wl.padding, groups=wl.groups)
+
+        def backward() -> tuple[np.ndarray, np.ndarray]:
+            with torch.inference_mode():
+                gi = torch.nn.grad.conv2d_input(tx.shape, tw, tg, **geometry)
+                gw = torch.nn.grad.conv2d_weight(tx, tw.shape, tg, **geometry)
+            return gi.numpy(), gw.numpy()
+
+        return backward
     if wl.is_image:
         tx, tw = tx[None, None], tw[None, None]
 
@@ -358,6 +423,8 @@ def adapt_ndimage(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
 
 def adapt_einsum(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     """NumPy ``sliding_window_view`` + ``einsum(optimize=True)``; padding is timed."""
+    if isinstance(wl, BackwardWorkload):
+        raise Skip("forward only")
     _require_fast("numpy.einsum", wl)
     ho, wo = wl.out_hw()
     n_windows = ho * wo * (1 if wl.is_image else x.shape[0] * x.shape[1])
@@ -586,6 +653,15 @@ def _describe_plan(wl: Workload, x: np.ndarray, w: np.ndarray) -> str:
     try:
         import fastconv
 
+        if isinstance(wl, BackwardWorkload):
+            from fastconv._dispatch import choose_transpose_method, choose_weight_method
+
+            geo = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
+            geo = geo.geometry
+            return (
+                f"grad_input: {choose_transpose_method(geo)[0]}, "
+                f"grad_weight: {choose_weight_method(geo)[0]}"
+            )
         if wl.same_size:
             from fastconv.image import plan_filter
 

@@ -42,6 +42,11 @@ class Method(str, Enum):
         return self.value
 
 
+#: What a transposed convolution or a gradient may be asked to run: separable needs the
+#: forward pass's one-channel, rank-1 structure, which these do not keep.
+TRANSPOSE_METHODS: tuple[str, ...] = (Method.DIRECT.value, Method.GEMM.value)
+
+
 Algorithm = Callable[[np.ndarray, np.ndarray, np.ndarray, Canonical], None]
 
 
