@@ -6,7 +6,11 @@ padding 1, groups=4, with the filters per group (``O/groups``) and the input cha
 (the quantity the rule thresholds). A second sweep checks small images, where the call
 overhead of each method decides.
 
-Run: ``python bench/crossover.py`` (about a minute on 2 cores). Each sample loops the call for
+A third sweep times the separable algorithm against direct on rank-1 kernels
+(``SEPARABLE_MIN_TAPS``) and the separable algorithm's thread threshold
+(``fastconv.algorithms.separable.PARALLEL_MIN_MACS``).
+
+Run: ``python bench/crossover.py`` (about two minutes on 2 cores). Each sample loops the call for
 at least 20 ms; medians of 7 samples. The machine should be otherwise idle.
 """
 
@@ -97,7 +101,54 @@ def sweep_threads() -> None:
         direct.PARALLEL_MIN_MACS = default
 
 
+def sweep_separable() -> None:
+    """Rank-1 kernels of 4 to 25 taps on one float32 image: separable against direct
+    (``SEPARABLE_MIN_TAPS``), then the separable method on one thread or the pool, with the
+    benchmark's 0.2 s idle gap (``separable.PARALLEL_MIN_MACS``)."""
+    from fastconv.algorithms import separable
+
+    rng = np.random.default_rng(3)
+    print("\nrank-1 kernels, one float32 filter, padding 'same'")
+    print(f"{'size':>5} {'kernel':>7} {'taps':>5} {'direct ms':>10} {'separable ms':>13}  faster")
+    for size in (256, 512, 1024, 2048):
+        x = rng.standard_normal((1, 1, size, size), dtype=np.float32)
+        for kh, kw in ((2, 2), (2, 3), (3, 3), (2, 5), (3, 4), (4, 4), (3, 5), (2, 7), (5, 5)):
+            w = np.outer(rng.standard_normal(kh), rng.standard_normal(kw))
+            w = w[None, None].astype(np.float32)
+            t = {
+                m: median_ms(lambda m=m, x=x, w=w: fastconv.conv2d(x, w, padding="same", method=m))
+                for m in ("direct", "separable")
+            }
+            print(f"{size:>5} {kh}x{kw:<5} {kh * kw:>5} {t['direct']:>10.3f} "
+                  f"{t['separable']:>13.3f}  {min(t, key=t.get)}")  # fmt: skip
+    print("\nseparable method, 7x7 Gaussian-like kernel, 0.2 s idle gap before each sample")
+    print(f"{'size':>5} {'M MACs':>7} {'pool ms':>8} {'1 thread ms':>12}  faster")
+    default = separable.PARALLEL_MIN_MACS
+    w = np.outer(np.hanning(9)[1:-1], np.hanning(9)[1:-1])[None, None].astype(np.float32)
+    try:
+        for size in (256, 362, 512, 724, 1024, 1448):
+            x = rng.standard_normal((1, 1, size, size), dtype=np.float32)
+            t = {}
+            for name, limit in (("pool", 0), ("1 thread", 1 << 62)):
+                separable.PARALLEL_MIN_MACS = limit
+                t[name] = median_ms(
+                    lambda: fastconv.conv2d(x, w, padding="same", method="separable"),  # noqa: B023
+                    gap=0.2,
+                )
+            print(f"{size:>5} {14 * size * size / 1e6:>7.1f} {t['pool']:>8.3f} "
+                  f"{t['1 thread']:>12.3f}  {min(t, key=t.get)}")  # fmt: skip
+    finally:
+        separable.PARALLEL_MIN_MACS = default
+
+
 if __name__ == "__main__":
-    sweep_filters_per_group()
-    sweep_small_images()
-    sweep_threads()
+    import sys
+
+    sweeps = {
+        "filters": sweep_filters_per_group,
+        "small": sweep_small_images,
+        "threads": sweep_threads,
+        "separable": sweep_separable,
+    }
+    for name in sys.argv[1:] or sweeps:
+        sweeps[name]()

@@ -426,3 +426,26 @@ def test_no_warning_for_finite_fft() -> None:
         warnings.simplefilter("error")
         fs.correlate(rng.standard_normal(50), rng.standard_normal(5), method="fft")
         fs.oaconvolve(random_array(rng, (40, 30), "float32"), random_array(rng, (5, 4), "int8"))
+
+
+def test_rank_one_kernels_run_separable() -> None:
+    """Rank-1 2-D kernels (Gaussian, box, Sobel) run as two 1-D passes, every boundary."""
+    rng = np.random.default_rng(18)
+    g = np.exp(-(np.arange(-5, 6) ** 2) / 6.0)
+    x = rng.standard_normal((40, 37)).astype(np.float32)
+    for k in (np.outer(g, g), np.outer(g[:10], g[1:]), np.ones((4, 4))):
+        k32 = k.astype(np.float32)
+        for name, mode, boundary, stride in itertools.product(
+            ["correlate2d", "convolve2d"], ["same", "valid"], ["fill", "wrap", "symm"], [1, 2]
+        ):
+            p = fs._Plan2D(name, x, k32, mode, boundary, 0.5, stride, 1, name == "convolve2d")
+            assert p.choice.method == "separable", p.choice.reason
+            got = getattr(fs, name)(x, k32, mode, boundary, 0.5, stride=stride)
+            ref = getattr(ss, name)(x.astype(float), k, mode, boundary, 0.5)[::stride, ::stride]
+            assert got.dtype == np.float32 and got.shape == ref.shape
+            np.testing.assert_allclose(got, ref, atol=2e-5 * np.abs(k).sum() * 4)
+    assert fs.choose_conv_method(x, np.outer(g, g), "same") == "direct"
+    p = _plan(x.astype(float), np.outer(g, g), "same")
+    assert p.choice.method == "separable" and "two 1-D passes" in p.choice.reason
+    not_rank_one = rng.standard_normal((11, 11))
+    assert _plan(x.astype(float), not_rank_one, "same").choice.method != "separable"

@@ -4,14 +4,42 @@ The kernel slides over the input from top-left to bottom-right with a stride; ea
 multiplied element-wise with the kernel and summed; the sums are the output. ``conv1d``,
 ``conv2d`` and ``conv3d`` do that with PyTorch's semantics (batches, channels, stride, padding,
 dilation, groups, bias) on NumPy arrays, choosing between a direct Numba algorithm and an
-im2col/BLAS algorithm (``plan`` says which and why). ``correlate``, ``convolve``,
-``correlate2d``, ``convolve2d``, ``fftconvolve``, ``oaconvolve`` and ``choose_conv_method`` are
-``scipy.signal``'s functions with its semantics (:mod:`fastconv.signal`).
+im2col/BLAS algorithm, or two 1-D passes for rank-1 kernels (``plan`` says which and why).
+``conv_transpose1d/2d/3d`` and the gradients (``conv2d_backward``, ``conv2d_input``,
+``conv2d_weight``, ...) are convolutions run by the same algorithms (:mod:`fastconv.grad`);
+:mod:`fastconv.nn` has layers that learn. ``filter_image`` filters grayscale and colour images
+with ndimage's border modes. ``explain`` traces a convolution step by step and ``animate`` draws
+it as an animated GIF. ``correlate``, ``convolve``, ``correlate2d``, ``convolve2d``,
+``fftconvolve``, ``oaconvolve`` and ``choose_conv_method`` are ``scipy.signal``'s functions with
+its semantics (:mod:`fastconv.signal`).
 """
 
+from . import kernels
+from ._explain import TRACE_SCHEMA, Step, Trace, animate, explain
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
 from .algorithms import Method
-from .functional import Plan, conv1d, conv2d, conv3d, plan
+from .functional import (
+    Plan,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    plan,
+)
+from .grad import (
+    conv1d_backward,
+    conv1d_input,
+    conv1d_weight,
+    conv2d_backward,
+    conv2d_input,
+    conv2d_weight,
+    conv3d_backward,
+    conv3d_input,
+    conv3d_weight,
+)
+from .image import filter_image
 from .signal import (
     choose_conv_method,
     convolve,
@@ -25,19 +53,38 @@ from .signal import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "TRACE_SCHEMA",
     "Method",
     "Plan",
+    "Step",
+    "Trace",
     "__version__",
+    "animate",
     "choose_conv_method",
     "conv1d",
+    "conv1d_backward",
+    "conv1d_input",
+    "conv1d_weight",
     "conv2d",
+    "conv2d_backward",
+    "conv2d_input",
+    "conv2d_weight",
     "conv3d",
+    "conv3d_backward",
+    "conv3d_input",
+    "conv3d_weight",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "convolve",
     "convolve2d",
     "correlate",
     "correlate2d",
+    "explain",
     "fftconvolve",
+    "filter_image",
     "get_workspace_limit",
+    "kernels",
     "oaconvolve",
     "plan",
     "set_workspace_limit",

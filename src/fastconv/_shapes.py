@@ -80,3 +80,49 @@ def padded_shape(spatial: Sequence[int], padding: Pads) -> tuple[int, ...]:
     (6, 7)
     """
     return tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding, strict=True))
+
+
+def transposed_output_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    pad_lo: int,
+    pad_hi: int,
+    dilation: int,
+    output_padding: int,
+) -> int:
+    """Output length of a transposed convolution along one axis.
+
+    ``(size - 1) * stride - pad_lo - pad_hi + dilation * (kernel - 1) + output_padding + 1``:
+    every input element scatters the dilated kernel at ``i * stride``; the padding crops the
+    ends and ``output_padding`` adds room at the end. It is the input size of the forward
+    convolution whose gradient this is, which :func:`output_size` alone cannot recover
+    (``floor`` loses up to ``stride - 1``).
+
+    >>> transposed_output_size(2, 3, 1, 0, 0, 1, 0)   # back from the seed's 2x2 output
+    4
+    >>> transposed_output_size(28, 3, 2, 1, 1, 1, 1)   # W5's 28 -> 56 needs output_padding 1
+    56
+    """
+    return (size - 1) * stride - pad_lo - pad_hi + dilated_size(kernel, dilation) + output_padding
+
+
+def transposed_output_shape(
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Pads,
+    dilation: Sequence[int],
+    output_padding: Sequence[int],
+) -> tuple[int, ...]:
+    """Output spatial shape of a transposed convolution (see :func:`transposed_output_size`).
+
+    >>> transposed_output_shape((3, 3), (3, 3), (2, 2), ((1, 1), (0, 0)), (1, 1), (0, 1))
+    (5, 8)
+    """
+    return tuple(
+        transposed_output_size(n, k, s, lo, hi, d, op)
+        for n, k, s, (lo, hi), d, op in zip(
+            spatial, kernel, stride, padding, dilation, output_padding, strict=True
+        )
+    )

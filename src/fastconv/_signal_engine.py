@@ -39,10 +39,11 @@ import numpy as np
 
 from . import _threads
 from ._core import conv_general, layout
-from ._dispatch import choose_method
+from ._dispatch import choose_method, separable_pays
 from ._numba.boundary import correlate_mapped_rows
 from ._spec import normalize_conv
 from .algorithms import fft as _fft
+from .algorithms import separable as _separable
 from .algorithms.direct import PARALLEL_MIN_MACS
 
 Pads = tuple[tuple[int, int], ...]
@@ -408,11 +409,52 @@ def stats(x: np.ndarray, v: np.ndarray, fill: Any = 0) -> Stats:
     return Stats(finite, math.nan, typical, x_l2, x.size, v_l1, v_l2)
 
 
+def separable_geometry(x_sp, k_sp, pads, dilation) -> tuple[str, tuple[int, ...]] | None:
+    """How ``fastconv.filter_image`` expresses this 2-D geometry: its mode, and the zeros to put
+    before the kernel along each axis; ``None`` where it cannot (full mode, dilation).
+
+    ``filter_image`` centres the kernel at index ``k // 2``; an even kernel whose 'same' output
+    starts one tap later (``correlate2d``'s anchor) gets a zero row or column in front.
+
+    >>> separable_geometry((8, 8), (3, 4), ((1, 1), (1, 2)), (1, 1))
+    ('same', (0, 1))
+    >>> separable_geometry((8, 8), (3, 3), ((2, 2), (2, 2)), (1, 1)) is None   # 'full'
+    True
+    """
+    if len(k_sp) != 2 or any(d != 1 for d in dilation):
+        return None
+    if all(p == (0, 0) for p in pads):
+        return "valid", (0, 0)
+    before = []
+    for k, (lo, hi) in zip(k_sp, pads):
+        if lo + hi != k - 1:
+            return None
+        if lo == k // 2:
+            before.append(0)
+        elif k % 2 == 0 and lo == k // 2 - 1:
+            before.append(1)
+        else:
+            return None
+    return "same", tuple(before)
+
+
+def _separable_filter(x, v, pads, stride, boundary, fill, cd) -> np.ndarray:
+    """A rank-1 2-D kernel as two 1-D passes, on ``fastconv.filter_image``'s separable path."""
+    from .image import filter_image
+
+    mode, before = separable_geometry(x.shape, v.shape, pads, (1, 1))
+    if any(before):
+        v = np.pad(v, [(b, 0) for b in before])
+    border = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
+    return filter_image(x, v, border=border, cval=float(fill), mode=mode, stride=stride,
+                        channel_axis=None, output=cd, method="separable")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Choice:
     """The method of one call, why, and the FFT plan where it is an FFT."""
 
-    method: str  # "direct", "fft" (whole arrays) or "oa" (overlap-save blocks)
+    method: str  # "direct", "separable" (rank-1 2-D), "fft" (whole arrays), "oa" (blocks)
     reason: str
     fft_plan: _fft.FFTPlan | None = None
     static: bool = True  # decided from shapes alone (else from this call's data)
@@ -497,8 +539,17 @@ def _choose(
     else:
         t_direct = COSTS["mac"][precision if precision != "longdouble" else "float64"] * macs
         t_direct = t_direct * (4 if kind == "complex" else 1) + COSTS["call"]["direct"]
-    unit = COSTS["fft"][precision] * (1 if real else 2)
     taps = math.prod(k_sp)
+    sep = separable_geometry(x_sp, k_sp, pads, dilation) if kind == "float" else None
+    if sep is not None and nb == 1 and x.ndim == 2 and separable_pays(k_sp):
+        read.append(True)  # the kernel's rank is in its values
+        if _separable.is_rank_one(np.ascontiguousarray(v, dtype=_CORE_DTYPE[result.char]),
+                                  np.dtype(_CORE_DTYPE[result.char])):  # fmt: skip
+            kh, kw = k_sp
+            return Choice("separable", f"rank-1 {kh}x{kw} kernel: two 1-D passes "
+                                       f"(fastconv.filter_image), {kh + kw} instead of "
+                                       f"{taps} multiply-adds per output")  # fmt: skip
+    unit = COSTS["fft"][precision] * (1 if real else 2)
     # no FFT does less than a forward and an inverse transform of >= 2k points per output
     fft_floor = 2 * unit * math.log2(max(math.prod(2 * k for k in kd), 2)) * nb * math.prod(o_sp)
     if t_direct <= fft_floor:
@@ -613,6 +664,11 @@ def correlate(x, v, nd, pads, stride, dilation, boundary, fill, result, choice) 
         return shift_add(xe, v, nd, o_sp, stride, dilation, dt)
     if exact:
         return exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, o_sp)
+    if choice.method == "separable":
+        cd = np.dtype(_CORE_DTYPE[result.char])
+        out = _separable_filter(x.astype(cd, copy=False), v.astype(cd, copy=False), pads,
+                                stride, boundary, fill, cd)  # fmt: skip
+        return out.astype(result, copy=False)
     if choice.method != "direct":
         dt = fft_dtype(result)
         if dt.kind != "c" and (x.dtype.kind == "c" or v.dtype.kind == "c"):

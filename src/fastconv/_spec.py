@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from ._shapes import Pads, dilated_size, output_shape, padded_shape, same_padding
+from ._shapes import (
+    Pads,
+    dilated_size,
+    output_shape,
+    padded_shape,
+    same_padding,
+    transposed_output_shape,
+)
 
 PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular", "symmetric")
 
@@ -140,11 +147,18 @@ def _groups(fname: str, groups: Any) -> int:
     return g
 
 
-def _explicit_padding(fname: str, padding: Any, nd: int) -> Pads:
-    """int | sequence of nd ints | sequence of nd (before, after) pairs -> pairs."""
+def _explicit_padding(
+    fname: str, padding: Any, nd: int, strings: str = ", 'valid' or 'same'"
+) -> Pads:
+    """int | sequence of nd ints | sequence of nd (before, after) pairs -> pairs.
+
+    ``strings`` completes the list of accepted forms in the message (the string forms the
+    caller accepts itself).
+    """
     form = (
-        f"{fname}: expected padding to be an int, a sequence of {nd} ints, a sequence of {nd} "
-        f"(before, after) pairs, 'valid' or 'same', got padding={padding!r}"
+        f"{fname}: expected padding to be an int, a sequence of {nd} ints"
+        + (f", a sequence of {nd} " if strings else f" or a sequence of {nd} ")
+        + f"(before, after) pairs{strings}, got padding={padding!r}"
     )
     if isinstance(padding, Sequence | np.ndarray):
         items = tuple(padding)
@@ -320,3 +334,164 @@ def check_method(fname: str, method: Any, methods: Sequence[str]) -> str:
             f"got method={method!r}"
         )
     return method
+
+
+# --------------------------------------------------------------------------------------------
+# transposed convolution and gradients
+
+
+def normalize_conv_transpose(
+    fname: str,
+    nd: int,
+    x_shape: tuple[int, ...],
+    x_dtype: np.dtype,
+    w_shape: tuple[int, ...],
+    w_dtype: np.dtype,
+    bias_shape: tuple[int, ...] | None,
+    bias_dtype: np.dtype | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: Any,
+    dilation: Any,
+) -> Geometry:
+    """Validate one transposed convolution call from shapes and dtypes alone.
+
+    The weight is ``(in_channels, out_channels / groups, *kernel)`` as in PyTorch; the
+    returned geometry's ``spec.padding`` is the per-side padding that crops the full scatter,
+    and ``output_shape`` already includes ``output_padding``.
+    """
+    kdims = ", ".join("kD kH kW".split()[3 - nd :])
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{fname}: expected input with {nd + 1} (unbatched) or {nd + 2} (batched) dimensions, "
+            f"got input of shape {x_shape}"
+        )
+    if len(w_shape) != nd + 2:
+        raise ValueError(
+            f"{fname}: expected weight with {nd + 2} dimensions "
+            f"(in_channels, out_channels/groups, {kdims}), got weight of shape {w_shape}"
+        )
+    batched = len(x_shape) == nd + 2
+    xb = x_shape if batched else (1, *x_shape)
+    n_in, og = w_shape[0], w_shape[1]
+    kernel = w_shape[2:]
+    spatial = xb[2:]
+    if min(kernel) < 1:
+        raise ValueError(
+            f"{fname}: expected every kernel size to be at least 1, got weight of shape {w_shape}"
+        )
+    if min(spatial) < 1:
+        raise ValueError(
+            f"{fname}: expected every spatial size of the input to be at least 1, got input of "
+            f"shape {x_shape}"
+        )
+    g = _groups(fname, groups)
+    if n_in % g:
+        raise ValueError(
+            f"{fname}: given groups={g}, expected weight.shape[0] ({n_in}) to be divisible by {g}"
+        )
+    if xb[1] != n_in:
+        raise ValueError(
+            f"{fname}: given weight of shape {w_shape}, expected input to have {n_in} channels, "
+            f"but got input of shape {x_shape} with {xb[1]} channels"
+        )
+    s = _per_axis(fname, "stride", stride, nd)
+    d = _per_axis(fname, "dilation", dilation, nd)
+    if isinstance(padding, str):
+        raise ValueError(
+            f"{fname}: expected padding to be an int, a sequence of {nd} ints or a sequence of "
+            f"{nd} (before, after) pairs, got padding={padding!r}"
+        )
+    pads = _explicit_padding(fname, padding, nd, strings="")
+    op = _output_padding(fname, output_padding, nd)
+    if any(p >= st and p >= di for p, st, di in zip(op, s, d)):
+        raise ValueError(
+            f"{fname}: expected output_padding < stride or dilation along each axis, got "
+            f"output_padding={op} with stride={s} and dilation={d}"
+        )
+    out = transposed_output_shape(spatial, kernel, s, pads, d, op)
+    if min(out) < 1:
+        raise ValueError(
+            f"{fname}: expected every output size to be positive, got output spatial shape {out} "
+            f"from input of spatial shape {spatial}, weight of shape {w_shape}, stride={s}, "
+            f"padding={pads}, dilation={d}, output_padding={op}"
+        )
+    n_out = og * g
+    if bias_shape is not None and bias_shape != (n_out,):
+        raise ValueError(
+            f"{fname}: expected bias of shape ({n_out},), got bias of shape {bias_shape}"
+        )
+    dtypes = [x_dtype, w_dtype] + ([bias_dtype] if bias_dtype is not None else [])
+    compute, result = compute_dtypes(*dtypes)
+    return Geometry(
+        spec=ConvSpec(stride=s, padding=pads, dilation=d, groups=g, padding_mode="zeros"),
+        input_shape=tuple(xb),
+        weight_shape=tuple(w_shape),
+        output_shape=(xb[0], n_out, *out),
+        batched=batched,
+        has_bias=bias_shape is not None,
+        compute_dtype=compute,
+        result_dtype=result,
+    )
+
+
+def _output_padding(fname: str, value: Any, nd: int) -> tuple[int, ...]:
+    """An int or a sequence of ``nd`` ints, each >= 0."""
+    items = tuple(value) if isinstance(value, Sequence | np.ndarray) else (value,) * nd
+    if len(items) != nd:
+        raise ValueError(
+            f"{fname}: expected output_padding to be an int or a sequence of {nd} ints, "
+            f"got output_padding={value!r} of length {len(items)}"
+        )
+    out = tuple(_as_int(fname, "output_padding", v, value) for v in items)
+    if any(v < 0 for v in out):
+        raise ValueError(
+            f"{fname}: expected output_padding to be non-negative, got output_padding={value!r}"
+        )
+    return out
+
+
+def as_shape(fname: str, name: str, value: Any, lengths: Sequence[int]) -> tuple[int, ...]:
+    """A shape given as a parameter (``input_shape``, ``weight_shape``): non-negative ints."""
+    if not isinstance(value, Sequence | np.ndarray) or isinstance(value, str):
+        raise TypeError(
+            f"{fname}: expected {name} to be a sequence of {' or '.join(map(str, lengths))} "
+            f"ints, got {name}={value!r}"
+        )
+    shape = tuple(_as_int(fname, name, v, value) for v in value)
+    if len(shape) not in lengths or any(v < 0 for v in shape):
+        raise ValueError(
+            f"{fname}: expected {name} to be a sequence of {' or '.join(map(str, lengths))} "
+            f"non-negative ints, got {name}={value!r}"
+        )
+    return shape
+
+
+def check_grad_output(fname: str, geo: Geometry, shape: tuple[int, ...]) -> None:
+    """``grad_output`` must have the forward output's shape (batched like the input)."""
+    expected = geo.output_shape if geo.batched else geo.output_shape[1:]
+    if shape != expected:
+        raise ValueError(
+            f"{fname}: expected grad_output of shape {expected} (the output of the forward "
+            f"convolution for these arguments), got grad_output of shape {shape}"
+        )
+
+
+#: what a backward call can compute
+GRADIENTS: tuple[str, ...] = ("input", "weight", "bias")
+
+
+def normalize_needs(fname: str, needs: Any) -> frozenset[str]:
+    """``needs``: one name or a collection of names out of :data:`GRADIENTS`."""
+    items = (needs,) if isinstance(needs, str) else needs
+    try:
+        names = frozenset(items)
+    except TypeError:
+        names = None
+    if names is None or not names <= set(GRADIENTS):
+        raise ValueError(
+            f"{fname}: expected needs to be a collection of {', '.join(map(repr, GRADIENTS))}, "
+            f"got needs={needs!r}"
+        )
+    return names

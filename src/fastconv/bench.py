@@ -1,11 +1,16 @@
-"""Benchmark ``fastconv.conv2d`` against the convolution routines already installed.
+"""Benchmark fastconv against the convolution routines already installed.
 
-Every workload is run, in one process, by fastconv and by each installed peer:
-PyTorch ``torch.nn.functional.conv2d``, OpenCV ``cv2.filter2D``,
-``scipy.signal.correlate2d``, ``scipy.signal.fftconvolve``, ``scipy.ndimage.correlate``
-and NumPy ``sliding_window_view`` + ``einsum``. Each result is checked against a float64
+Every workload is run, in one process, by fastconv and by each installed peer. The CNN
+workloads (W0–W8, ``fastconv.conv2d``) by PyTorch ``torch.nn.functional.conv2d``, OpenCV
+``cv2.filter2D``, ``scipy.signal.correlate2d``, ``scipy.signal.fftconvolve``,
+``scipy.ndimage.correlate`` and NumPy ``sliding_window_view`` + ``einsum``. The image-filtering
+workloads (W1s–W3s: W1–W3 with a same-size output and a reflected border; W10: a separable
+15×15 Gaussian; ``fastconv.filter_image`` and, where it exists, ``fastconv.correlate2d``) by
+OpenCV ``cv2.filter2D`` (and ``cv2.sepFilter2D`` on W10), ``scipy.ndimage.correlate`` (and
+two ``correlate1d`` passes on W10), ``scipy.signal.correlate2d(boundary="symm")`` and
+``fftconvolve``/``oaconvolve`` on the padded image. Each result is checked against a float64
 reference computed without fastconv, and the median time of every implementation is
-printed with the ratio fastconv / fastest peer that passed the check.
+printed with the ratio of each fastconv call / fastest peer that passed the check.
 
 Thread pools (PyTorch's OpenMP, OpenBLAS, Numba) keep spinning for a while after a call
 and slow down whatever runs next on the same cores, so every timed sample is preceded by
@@ -74,6 +79,10 @@ class Workload:
         Convolution parameters (PyTorch semantics; images always use stride 1, no padding).
     max_repeats : int or None
         Cap on the number of timed samples per implementation.
+    kind : {"conv", "filter", "separable"}
+        ``"conv"``: a 'valid' convolution (W0–W8); ``"filter"``: a same-size output with the
+        border reflected (``d c b a | a b c d | d c b a``, ndimage's ``"reflect"``, OpenCV's
+        ``BORDER_REFLECT``) and a random kernel; ``"separable"``: the same with a Gaussian.
     """
 
     name: str
@@ -84,15 +93,23 @@ class Workload:
     padding: int = 0
     groups: int = 1
     max_repeats: int | None = None
+    kind: str = "conv"
 
     @property
     def is_image(self) -> bool:
         """Whether this is a single-channel 2-D image workload."""
         return len(self.x_shape) == 2
 
+    @property
+    def same_size(self) -> bool:
+        """Whether the output has the input's size (a filtering workload)."""
+        return self.kind != "conv"
+
     def out_hw(self) -> tuple[int, int]:
         """Spatial output shape ``(Ho, Wo)``."""
         h, w = self.x_shape[-2:]
+        if self.same_size:
+            return h, w
         kh, kw = self.w_shape[-2:]
         p, s = self.padding, self.stride
         return (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
@@ -103,6 +120,16 @@ class Workload:
         if self.is_image:
             return ho * wo * math.prod(self.w_shape)
         return self.x_shape[0] * ho * wo * math.prod(self.w_shape)
+
+
+@dataclass(frozen=True)
+class BackwardWorkload(Workload):
+    """The backward pass of a CNN layer: ``grad_input`` and ``grad_weight`` given
+    ``grad_output`` (a fixed random array shaped like the layer's output).
+
+    fastconv runs ``conv2d_backward(..., needs=("input", "weight"))``; PyTorch runs
+    ``torch.nn.grad.conv2d_input`` and ``conv2d_weight``. The result checked is the pair.
+    """
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -136,7 +163,22 @@ WORKLOADS: tuple[Workload, ...] = (
         stride=2,
         padding=3,
     ),
-)
+    BackwardWorkload(
+        "W9",
+        "backward of W4: grad_input + grad_weight",
+        (8, 64, 56, 56),
+        (64, 64, 3, 3),
+        padding=1,
+    ),
+    Workload("W1s", "512x512 image, 3x3 kernel, same size, reflect", (512, 512), (3, 3),
+             kind="filter"),
+    Workload("W2s", "2048x2048 image, 5x5 kernel, same size, reflect", (2048, 2048), (5, 5),
+             kind="filter"),
+    Workload("W3s", "4096x4096 image, 31x31 kernel, same size, reflect", (4096, 4096), (31, 31),
+             kind="filter", max_repeats=3),
+    Workload("W10", "2048x2048 image, 15x15 Gaussian (separable), same size, reflect",
+             (2048, 2048), (15, 15), kind="separable"),
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- inputs
@@ -156,7 +198,8 @@ def make_inputs(wl: Workload, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     -------
     x, w : numpy.ndarray
         C-contiguous float32 arrays of shapes ``wl.x_shape`` and ``wl.w_shape``. W0 uses
-        the seed's 4x4 image ``1..16`` and a fixed integer kernel.
+        the seed's 4x4 image ``1..16`` and a fixed integer kernel; a separable workload the
+        Gaussian ``outer(g, g)`` of :func:`gaussian_1d`.
     """
     if wl.name == "W0":
         x = np.arange(1, 17, dtype=np.float32).reshape(4, 4)
@@ -164,8 +207,55 @@ def make_inputs(wl: Workload, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return x, w
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(wl.x_shape, dtype=np.float32)
+    if wl.kind == "separable":
+        g = gaussian_1d(wl.w_shape[0])
+        return x, np.outer(g, g).astype(np.float32)
     w = rng.standard_normal(wl.w_shape, dtype=np.float32)
     return x, w
+
+
+def gaussian_1d(size: int) -> np.ndarray:
+    """Normalised 1-D Gaussian of ``size`` taps, OpenCV's default sigma for that size.
+
+    ``sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8`` (``cv2.getGaussianKernel``), float64.
+
+    >>> gaussian_1d(3).round(3)
+    array([0.239, 0.522, 0.239])
+    """
+    sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8
+    t = np.arange(size) - (size - 1) / 2
+    g = np.exp(-(t**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _reflect_pad(x: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` extended by ndimage's ``"reflect"`` border for a centred ``w_shape`` kernel."""
+    kh, kw = w_shape
+    return np.pad(x, ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)), "symmetric")
+
+
+def grad_output(wl: Workload) -> np.ndarray:
+    """The fixed float32 ``grad_output`` of a :class:`BackwardWorkload`, ``(N, O, Ho, Wo)``."""
+    shape = (wl.x_shape[0], wl.w_shape[0], *wl.out_hw())
+    return np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
+
+
+def backward_reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(grad_input, grad_weight)`` in float64 without fastconv (groups 1): one tensordot
+    per kernel tap, scattering (grad_input) or gathering (grad_weight) the strided windows."""
+    x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), grad_output(wl).astype(np.float64)
+    p, s = wl.padding, wl.stride
+    xp = np.pad(x64, ((0, 0), (0, 0), (p, p), (p, p)))
+    ho, wo = wl.out_hw()
+    gxp = np.zeros_like(xp)
+    gw = np.empty_like(w64)
+    for i in range(w.shape[2]):
+        for j in range(w.shape[3]):
+            window = (slice(None), slice(None), slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+            gxp[window] += np.tensordot(g64, w64[:, :, i, j], axes=([1], [0])).transpose(0, 3, 1, 2)
+            gw[:, :, i, j] = np.tensordot(g64, xp[window], axes=([0, 2, 3], [0, 2, 3]))
+    h, wd = x.shape[2:]
+    return gxp[:, :, p : p + h, p : p + wd], gw
 
 
 def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -182,12 +272,18 @@ def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
         ``(Ho, Wo)`` for images (``scipy.signal.correlate``, direct or FFT, mode
-        ``'valid'``); ``(N, O, Ho, Wo)`` for CNN layers (padding, ``sliding_window_view``
-        and one ``tensordot`` per sample and group).
+        ``'valid'``, of the reflect-padded image for filtering workloads);
+        ``(N, O, Ho, Wo)`` for CNN layers (padding, ``sliding_window_view`` and one
+        ``tensordot`` per sample and group).
     """
     import scipy.signal
 
+    if isinstance(wl, BackwardWorkload):
+        return backward_reference(wl, x, w)  # type: ignore[return-value]
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    if wl.same_size:
+        method = "direct" if wl.macs() <= 10**8 else "fft"
+        return scipy.signal.correlate(_reflect_pad(x64, w.shape), w64, "valid", method=method)
     if wl.is_image:
         method = "direct" if wl.macs() <= 10**8 else "fft"
         return scipy.signal.correlate(x64, w64, mode="valid", method=method)
@@ -208,7 +304,12 @@ def reference(wl: Workload, x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def rel_error(out: np.ndarray, ref: np.ndarray) -> float:
-    """Return ``max|out - ref| / max|ref|`` (``inf`` on a shape mismatch)."""
+    """Return ``max|out - ref| / max|ref|`` (``inf`` on a shape mismatch); for a tuple of
+    results (a backward pass), the largest error of its parts."""
+    if isinstance(ref, tuple):
+        if not isinstance(out, tuple) or len(out) != len(ref):
+            return math.inf
+        return max(rel_error(o, r) for o, r in zip(out, ref))
     out = np.asarray(out)
     if out.shape != ref.shape:
         return math.inf
@@ -243,6 +344,12 @@ def adapt_fastconv(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     """``fastconv.conv2d``; images as ``conv2d(img[None, None], k[None, None])``."""
     import fastconv
 
+    if isinstance(wl, BackwardWorkload):
+        g = grad_output(wl)
+        return lambda: fastconv.conv2d_backward(
+            g, x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups,
+            needs=("input", "weight"),
+        )[:2]  # fmt: skip
     if wl.is_image:
         xi, wi = x[None, None], w[None, None]
         return lambda: fastconv.conv2d(xi, wi)[0, 0]
@@ -255,6 +362,17 @@ def adapt_torch(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     import torch.nn.functional as F
 
     tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    if isinstance(wl, BackwardWorkload):
+        tg = torch.from_numpy(grad_output(wl))
+        geometry = dict(stride=wl.stride, padding=wl.padding, groups=wl.groups)
+
+        def backward() -> tuple[np.ndarray, np.ndarray]:
+            with torch.inference_mode():
+                gi = torch.nn.grad.conv2d_input(tx.shape, tw, tg, **geometry)
+                gw = torch.nn.grad.conv2d_weight(tx, tw.shape, tg, **geometry)
+            return gi.numpy(), gw.numpy()
+
+        return backward
     if wl.is_image:
         tx, tw = tx[None, None], tw[None, None]
 
@@ -305,6 +423,8 @@ def adapt_ndimage(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
 
 def adapt_einsum(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     """NumPy ``sliding_window_view`` + ``einsum(optimize=True)``; padding is timed."""
+    if isinstance(wl, BackwardWorkload):
+        raise Skip("forward only")
     _require_fast("numpy.einsum", wl)
     ho, wo = wl.out_hw()
     n_windows = ho * wo * (1 if wl.is_image else x.shape[0] * x.shape[1])
@@ -331,14 +451,99 @@ def adapt_einsum(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
     return run
 
 
+# --- filtering workloads (same-size output, reflected border)
+
+
+def adapt_filter_image(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``fastconv.filter_image(x, w)`` (border ``"reflect"``, the default)."""
+    from fastconv.image import filter_image
+
+    return lambda: filter_image(x, w, border="reflect")
+
+
+def adapt_fastconv_correlate2d(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``fastconv.correlate2d(x, w, mode="same", boundary="symm")``, where it exists."""
+    import fastconv
+
+    correlate2d = getattr(fastconv, "correlate2d", None)
+    if correlate2d is None:
+        raise Skip("fastconv.correlate2d is not in this build")
+    return lambda: correlate2d(x, w, mode="same", boundary="symm")
+
+
+def adapt_cv2_reflect(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``cv2.filter2D(x, -1, w, borderType=cv2.BORDER_REFLECT)`` (correlation, centred)."""
+    import cv2
+
+    return lambda: cv2.filter2D(x, -1, w, borderType=cv2.BORDER_REFLECT)
+
+
+def adapt_cv2_sep(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``cv2.sepFilter2D`` with the workload's 1-D Gaussian, ``BORDER_REFLECT``."""
+    import cv2
+
+    g = gaussian_1d(w.shape[0]).astype(np.float32)
+    return lambda: cv2.sepFilter2D(x, -1, g, g, borderType=cv2.BORDER_REFLECT)
+
+
+def adapt_ndimage_reflect(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``scipy.ndimage.correlate(x, w, mode="reflect")``."""
+    import scipy.ndimage
+
+    _require_fast("ndimage.correlate", wl)
+    return lambda: scipy.ndimage.correlate(x, w, mode="reflect")
+
+
+def adapt_ndimage_sep(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """Two ``scipy.ndimage.correlate1d`` passes with the 1-D Gaussian (``mode="reflect"``)."""
+    import scipy.ndimage
+
+    g = gaussian_1d(w.shape[0]).astype(np.float32)
+
+    def run() -> np.ndarray:
+        rows = scipy.ndimage.correlate1d(x, g, axis=1, mode="reflect")
+        return scipy.ndimage.correlate1d(rows, g, axis=0, mode="reflect")
+
+    return run
+
+
+def adapt_correlate2d_symm(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+    """``scipy.signal.correlate2d(x, w, mode="same", boundary="symm")``."""
+    import scipy.signal
+
+    _require_fast("scipy.correlate2d", wl)
+    return lambda: scipy.signal.correlate2d(x, w, mode="same", boundary="symm")
+
+
+def _adapt_fft_padded(name: str) -> Callable[[Workload, np.ndarray, np.ndarray], Fn]:
+    def adapt(wl: Workload, x: np.ndarray, w: np.ndarray) -> Fn:
+        import scipy.signal
+
+        fn = getattr(scipy.signal, name)
+        wf = np.ascontiguousarray(w[::-1, ::-1])
+        return lambda: fn(_reflect_pad(x, w.shape), wf, mode="valid")  # padding is timed
+
+    adapt.__doc__ = f"``scipy.signal.{name}`` of the reflect-padded image (padding timed)."
+    return adapt
+
+
 @dataclass(frozen=True)
 class Impl:
-    """An implementation under test: display name, module it needs, adapter."""
+    """An implementation under test: display name, module it needs, adapter, and the
+    workload kinds it runs (a name starting with ``fastconv`` is what the ratios measure)."""
 
     name: str
     module: str
     adapter: Callable[[Workload, np.ndarray, np.ndarray], Fn]
+    kinds: tuple[str, ...] = ("conv",)
 
+    @property
+    def is_fastconv(self) -> bool:
+        """Whether this is a fastconv call (a ratio's numerator) rather than a peer."""
+        return self.name.startswith("fastconv")
+
+
+_FILTERING = ("filter", "separable")
 
 IMPLS: tuple[Impl, ...] = (
     Impl("fastconv", "fastconv", adapt_fastconv),
@@ -348,6 +553,15 @@ IMPLS: tuple[Impl, ...] = (
     Impl("scipy.fftconvolve", "scipy.signal", adapt_fftconvolve),
     Impl("ndimage.correlate", "scipy.ndimage", adapt_ndimage),
     Impl("numpy.einsum", "numpy", adapt_einsum),
+    Impl("fastconv.filter_image", "fastconv", adapt_filter_image, _FILTERING),
+    Impl("fastconv.correlate2d", "fastconv", adapt_fastconv_correlate2d, _FILTERING),
+    Impl("cv2.filter2D", "cv2", adapt_cv2_reflect, _FILTERING),
+    Impl("cv2.sepFilter2D", "cv2", adapt_cv2_sep, ("separable",)),
+    Impl("ndimage.correlate", "scipy.ndimage", adapt_ndimage_reflect, _FILTERING),
+    Impl("ndimage.correlate1d x2", "scipy.ndimage", adapt_ndimage_sep, ("separable",)),
+    Impl("scipy.correlate2d", "scipy.signal", adapt_correlate2d_symm, _FILTERING),
+    Impl("scipy.fftconvolve", "scipy.signal", _adapt_fft_padded("fftconvolve"), _FILTERING),
+    Impl("scipy.oaconvolve", "scipy.signal", _adapt_fft_padded("oaconvolve"), _FILTERING),
 )
 
 
@@ -364,6 +578,12 @@ class Result:
     loops: int = 1
     rel_err: float | None = None
     skipped: str | None = None
+    error: bool = False  # the implementation raised (not a deliberate skip)
+
+    @property
+    def is_fastconv(self) -> bool:
+        """Whether this is a fastconv call rather than a peer."""
+        return self.impl.startswith("fastconv")
 
     @property
     def ok(self) -> bool:
@@ -384,18 +604,24 @@ class WorkloadReport:
     results: list[Result]
     plan: str = ""
 
+    def fastconv_results(self) -> list[Result]:
+        """The results of every fastconv call run on this workload, in order."""
+        return [r for r in self.results if r.is_fastconv]
+
     def fastconv(self) -> Result | None:
-        """The fastconv result, if fastconv ran."""
-        return next((r for r in self.results if r.impl == "fastconv"), None)
+        """The first fastconv result (``conv2d`` or ``filter_image``), if any ran."""
+        return next(iter(self.fastconv_results()), None)
 
     def best_peer(self) -> Result | None:
         """The fastest peer that ran and passed the accuracy check."""
-        peers = [r for r in self.results if r.impl != "fastconv" and r.ok and r.times_s]
+        peers = [r for r in self.results if not r.is_fastconv and r.ok and r.times_s]
         return min(peers, key=lambda r: r.median_s, default=None)
 
-    def ratio(self) -> float | None:
-        """fastconv median / best peer median (below 1 means fastconv is faster)."""
-        fc, best = self.fastconv(), self.best_peer()
+    def ratio(self, fc: Result | None = None) -> float | None:
+        """fastconv median / best peer median (below 1 means fastconv is faster), for ``fc``
+        (default: the first fastconv result)."""
+        fc = self.fastconv() if fc is None else fc
+        best = self.best_peer()
         if fc is None or best is None or not fc.times_s:
             return None
         return fc.median_s / best.median_s
@@ -427,7 +653,20 @@ def _describe_plan(wl: Workload, x: np.ndarray, w: np.ndarray) -> str:
     try:
         import fastconv
 
-        if wl.is_image:
+        if isinstance(wl, BackwardWorkload):
+            from fastconv._dispatch import choose_transpose_method, choose_weight_method
+
+            geo = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
+            geo = geo.geometry
+            return (
+                f"grad_input: {choose_transpose_method(geo)[0]}, "
+                f"grad_weight: {choose_weight_method(geo)[0]}"
+            )
+        if wl.same_size:
+            from fastconv.image import plan_filter
+
+            p = plan_filter(x, w, border="reflect")
+        elif wl.is_image:
             p = fastconv.plan(x[None, None], w[None, None])
         else:
             p = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
@@ -477,7 +716,7 @@ def run_workload(
     cap = min(repeats, wl.max_repeats or repeats)
     report = WorkloadReport(wl, [], plan=_describe_plan(wl, x, w))
     fns: dict[str, Fn] = {}
-    for impl in impls:
+    for impl in (impl for impl in impls if wl.kind in impl.kinds):
         res = Result(impl.name)
         report.results.append(res)
         try:
@@ -491,6 +730,7 @@ def run_workload(
             continue
         except Exception as exc:  # report, do not crash
             res.skipped = f"error: {type(exc).__name__}: {exc}"
+            res.error = True
             continue
         res.rel_err = rel_error(out, ref)
         if estimate < 1.0:  # the warm-up may include compilation: calibrate afresh
@@ -587,30 +827,40 @@ def format_report(rep: WorkloadReport) -> str:
     )
     best = rep.best_peer()
     name = best.impl if best else "no peer"
-    tail = f"  fastconv / best peer ({name}): {_fmt_ratio(rep.ratio())}"
-    fc = rep.fastconv()
-    if fc is not None and fc.rel_err is not None and not fc.ok:
-        tail += "   (fastconv FAILED the accuracy check)"
-    return "\n".join([head, table, tail])
+    tails = []
+    for fc in rep.fastconv_results():
+        if fc.skipped is not None and not fc.error:
+            continue
+        tail = f"  {fc.impl} / best peer ({name}): {_fmt_ratio(rep.ratio(fc))}"
+        if fc.rel_err is not None and not fc.ok:
+            tail += f"   ({fc.impl} FAILED the accuracy check)"
+        tails.append(tail)
+    return "\n".join([head, table, *tails])
 
 
 def format_summary(reports: Sequence[WorkloadReport]) -> str:
     """Render the final table: workload, fastconv ms, best peer and its ms, ratio."""
     rows = []
     for rep in reports:
-        fc, best = rep.fastconv(), rep.best_peer()
-        fc_ms = _fmt_ms(fc.median_s) if fc else "-"
-        if fc is not None and (fc.skipped or not fc.ok):
-            fc_ms += " !"
-        rows.append(
-            [
-                rep.workload.name,
-                fc_ms,
-                best.impl if best else "-",
-                _fmt_ms(best.median_s) if best else "-",
-                _fmt_ratio(rep.ratio()),
-            ]
-        )
+        best = rep.best_peer()
+        # a fastconv call this build lacks (skipped, not failed) gets no row
+        calls = [r for r in rep.fastconv_results() if r.skipped is None or r.error]
+        for fc in calls or [None]:
+            fc_ms = _fmt_ms(fc.median_s) if fc else "-"
+            if fc is not None and (fc.skipped or not fc.ok):
+                fc_ms += " !"
+            name = rep.workload.name
+            if fc is not None and fc.impl != "fastconv":
+                name += " " + fc.impl.removeprefix("fastconv.")
+            rows.append(
+                [
+                    name,
+                    fc_ms,
+                    best.impl if best else "-",
+                    _fmt_ms(best.median_s) if best else "-",
+                    _fmt_ratio(rep.ratio(fc) if fc else None),
+                ]
+            )
     headers = ["workload", "fastconv ms", "best peer", "peer ms", "ratio"]
     note = "ratio = fastconv / best peer median (< 1: fastconv faster); '!' = fastconv failed"
     return format_table(headers, rows) + "\n" + note
@@ -657,12 +907,13 @@ def _importable(module: str) -> bool:
 
 
 def _parse_workloads(text: str) -> list[Workload]:
-    by_name = {wl.name: wl for wl in WORKLOADS}
+    by_name = {wl.name.upper(): wl for wl in WORKLOADS}
     names = [n.strip().upper() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in by_name]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"given {text!r}, expected a comma-separated subset of {', '.join(by_name)}"
+            f"given {text!r}, expected a comma-separated subset of "
+            f"{', '.join(wl.name for wl in WORKLOADS)}"
         )
     return [by_name[n] for n in names]
 
@@ -678,7 +929,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workloads",
         type=_parse_workloads,
         default=list(WORKLOADS),
-        help="comma-separated workloads, e.g. W1,W4 (default: all W0-W8)",
+        help="comma-separated workloads, e.g. W1,W4,W10 (default: all: "
+        + ",".join(wl.name for wl in WORKLOADS)
+        + ")",
     )
     p.add_argument(
         "--repeats",
@@ -779,6 +1032,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ],
                     "best_peer": rep.best_peer().impl if rep.best_peer() else None,
                     "ratio": rep.ratio(),
+                    "ratios": {fc.impl: rep.ratio(fc) for fc in rep.fastconv_results()},
                 }
                 for rep in reports
             ],
@@ -788,7 +1042,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nwrote {args.json}")
 
     failed = any(
-        fc is not None and (fc.skipped is not None or not fc.ok)
-        for fc in (rep.fastconv() for rep in reports)
+        fc.error or (fc.skipped is None and not fc.ok)
+        for rep in reports
+        for fc in rep.fastconv_results()
     )
     return 1 if failed else 0

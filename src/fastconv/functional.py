@@ -3,21 +3,39 @@
 ``conv1d``/``conv2d``/``conv3d`` compute the cross-correlation of the CNN convention (the kernel
 is *not* flipped), batched ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, with stride,
 padding (also ``"same"`` with stride > 1), padding modes, dilation, groups and bias.
+``conv_transpose1d/2d/3d`` are their transposed convolutions (the ``grad_input`` of the
+forward pass, :mod:`fastconv.grad`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ._core import Layout, conv_general, layout
-from ._dispatch import choose_method
-from ._spec import ConvSpec, Geometry, as_array, check_method, normalize_conv
-from .algorithms import Method
+from ._dispatch import (
+    choose_method,
+    choose_transpose_method,
+    separable_candidate,
+    separable_unsupported,
+    with_weights,
+)
+from ._spec import (
+    ConvSpec,
+    Geometry,
+    as_array,
+    check_method,
+    normalize_conv,
+    normalize_conv_transpose,
+)
+from .algorithms import TRANSPOSE_METHODS, Method
+from .grad import transposed
 
 _NAMES = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,9 +45,14 @@ class Plan:
     Attributes
     ----------
     method : Method
-        The algorithm that runs (``"direct"`` or ``"gemm"``).
+        The algorithm that runs (``"direct"``, ``"gemm"`` or ``"separable"``).
     reason : str
         Why: the rule of ``method="auto"`` that decided, or ``"forced by method=..."``.
+    weights_rule : {None, "auto", "forced"}
+        Whether the choice still depends on the weight values: ``"auto"`` where
+        ``method="auto"`` turns to *separable* if every kernel is of rank 1, ``"forced"``
+        where ``method="separable"`` requires it. A plan from :func:`plan` has already
+        applied it (it saw the weights); the plan cache, keyed on shapes, keeps it pending.
     geometry : Geometry
         The normalised call: spec (stride, per-side padding, dilation, groups, padding mode),
         batched input, weight and output shapes, compute and result dtypes.
@@ -50,6 +73,7 @@ class Plan:
     reason: str
     geometry: Geometry
     layout: Layout = field(repr=False, compare=False)
+    weights_rule: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> ConvSpec:
@@ -102,35 +126,81 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
         stride, padding, dilation, groups, padding_mode,
     )  # fmt: skip
     check_method(fname, method, [m.value for m in Method])
+    rule = None
     if method == "auto":
         chosen, reason = choose_method(geo)
+        if separable_candidate(geo):
+            rule = "auto"
     else:
         chosen, reason = Method(method), f"forced by method={method!r}"
-    return Plan(chosen, reason, geo, layout(geo))
+        if chosen is Method.SEPARABLE:
+            why = separable_unsupported(geo)
+            if why is not None:
+                raise ValueError(f"{fname}: method='separable' needs {why}")
+            rule = "forced"
+    return Plan(chosen, reason, geo, layout(geo), rule)
+
+
+def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) -> Plan:
+    """The plan for these weight values: the part of the choice the plan cache cannot keep.
+
+    ``method="auto"`` becomes *separable* when every kernel is of rank 1 (see
+    :func:`fastconv._dispatch.with_weights`); ``method="separable"`` refuses other kernels.
+    """
+    if p.weights_rule is None:
+        return p
+    if p.weights_rule == "forced":
+        from .algorithms.separable import is_rank_one, rank_tolerance, singular_ratio
+
+        kh, kw = p.geometry.weight_shape[2:]
+        dtype = p.geometry.compute_dtype
+        kernels = np.ascontiguousarray(w.reshape(-1, kh, kw), dtype=dtype)
+        if is_rank_one(kernels, dtype):  # remembered for the algorithm
+            return replace(p, weights_rule=None) if explain else p
+        ratios = singular_ratio(kernels)
+        tol = rank_tolerance((kh, kw), dtype)
+        o = int(np.flatnonzero(~(ratios <= tol))[0])  # the first kernel that is not
+        raise ValueError(
+            f"{fname}: method='separable' needs every kernel to be of rank 1 (second "
+            f"singular value <= {tol:.3g} x the first), got weight[{o}, 0] with ratio "
+            f"{ratios[o]:.3g} (inf: zero or not finite)"
+        )
+    method, reason = with_weights(p.method, p.reason, p.geometry, w, explain=explain)
+    if method is p.method and not explain:
+        return p
+    return replace(p, method=method, reason=reason, weights_rule=None)
+
+
+def _cached(cache: dict, key: tuple, make: Callable[[], T]) -> T:
+    """``make()``, remembered in ``cache`` under the call signature ``key``."""
+    try:
+        hit = cache.get(key)
+    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
+        return make()
+    if hit is None:
+        hit = make()
+        if len(cache) >= _PLANS_MAX:
+            cache.clear()
+        cache[key] = hit
+    return hit
 
 
 def _plan_call(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
                stride, padding, dilation, groups, padding_mode, method) -> Plan:  # fmt: skip
     """The plan of a call: from the cache, or validated from the original arguments."""
-    try:
-        key = (
-            fname, nd, x.shape, x.dtype, w.shape, w.dtype,
-            None if b is None else (b.shape, b.dtype),
-            _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
-            _freeze(padding_mode), _freeze(method),
-        )  # fmt: skip
-        plan = _PLANS.get(key)
-    except TypeError:  # an unhashable parameter: validation will say what is wrong with it
-        key, plan = None, None
-    if plan is None:
-        # validated from the arguments as given, so that messages quote what the user passed
-        plan = _make_plan(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode,
+    key = (
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else (b.shape, b.dtype),
+        _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
+        _freeze(padding_mode), _freeze(method),
+    )  # fmt: skip
+
+    # validated from the arguments as given, so that messages quote what the user passed
+    def make() -> Plan:
+        return _make_plan(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode,
                           method)  # fmt: skip
-        if key is not None:
-            if len(_PLANS) >= _PLANS_MAX:
-                _PLANS.clear()
-            _PLANS[key] = plan
-    return plan
+
+    return _cached(_PLANS, key, make)
 
 
 def _arrays(fname: str, x: Any, weight: Any, bias: Any):
@@ -145,7 +215,12 @@ def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_m
     fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
-    return conv_general(xa, wa, ba, p.geometry, p.method, p.layout)
+    chosen = p.method
+    if p.weights_rule == "auto":
+        chosen = with_weights(p.method, p.reason, p.geometry, wa)[0]
+    elif p.weights_rule == "forced":
+        _apply_weights(fname, p, wa)  # refuses kernels not of rank 1
+    return conv_general(xa, wa, ba, p.geometry, chosen, p.layout)
 
 
 def plan(
@@ -164,7 +239,8 @@ def plan(
 
     Takes exactly the arguments of :func:`conv2d` (the number of spatial axes comes from
     ``weight.ndim - 2``), validates them with the same messages, and returns a :class:`Plan`
-    with the chosen ``method``, the ``reason`` and the normalised geometry.
+    with the chosen ``method``, the ``reason`` and the normalised geometry. It sees the weight
+    values, so it also reports the *separable* algorithm for rank-1 kernels.
 
     Examples
     --------
@@ -177,6 +253,9 @@ def plan(
     64 filters per group share each window of 576 values: BLAS matrix product
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
+    >>> gaussian = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
+    >>> print(plan(np.zeros((1, 512, 512)), gaussian[None, None]).reason)
+    rank-1 5x5 kernel: two 1-D passes, 10 instead of 25 multiply-adds per output
     """
     try:  # converted once; named after the call it plans, so that both say the same
         weight = np.asarray(weight)
@@ -191,9 +270,10 @@ def plan(
             f"*kernel), got weight of shape {wa.shape}"
         )
     xa, _, ba = _arrays(_NAMES[nd], x, wa, bias)
-    return _plan_call(
+    p = _plan_call(
         _NAMES[nd], nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method
     )
+    return _apply_weights(_NAMES[nd], p, wa, explain=True)
 
 
 _PARAMS_DOC = """
@@ -222,8 +302,10 @@ _PARAMS_DOC = """
         (``d c b | a b c d | c b a``, needs padding < size); the edge value
         (``a a | a b c d | d d``); periodic wrap (``c d | a b c d | a b``, padding <= size);
         reflection repeating the edge (``b a | a b c d | d c``, padding <= size).
-    method : {{"auto", "direct", "gemm"}}, default "auto"
+    method : {{"auto", "direct", "gemm", "separable"}}, default "auto"
         Algorithm; ``"auto"`` applies the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
+        ``"separable"`` (conv2d, one input channel per output) needs every kernel to be of
+        rank 1 and raises ``ValueError`` otherwise.
 
     Returns
     -------
@@ -337,6 +419,193 @@ for _nd, _fn in ((1, conv1d), (2, conv2d), (3, conv3d)):
     _sp = ", ".join(("D", "H", "W")[3 - _nd :])
     _fn.__doc__ = _fn.__doc__.format(
         params=_PARAMS_DOC.format(
+            nd=_nd,
+            sp=_sp,
+            k=", ".join("k" + a for a in _sp.split(", ")),
+            osp=", ".join("out_" + a for a in _sp.split(", ")),
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# transposed convolution
+
+#: (geometry, method) by call signature, as :data:`_PLANS` for the forward calls
+_TRANSPOSE_PLANS: dict[tuple, tuple[Geometry, Method]] = {}
+
+
+def _plan_transpose(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                    stride, padding, output_padding, groups, dilation,
+                    method) -> tuple[Geometry, Method]:  # fmt: skip
+    geo = normalize_conv_transpose(
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else b.shape, None if b is None else b.dtype,
+        stride, padding, output_padding, groups, dilation,
+    )  # fmt: skip
+    check_method(fname, method, TRANSPOSE_METHODS)
+    return geo, choose_transpose_method(geo)[0] if method == "auto" else Method(method)
+
+
+def _conv_transpose(nd: int, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                    method) -> np.ndarray:  # fmt: skip
+    fname = f"conv_transpose{nd}d"
+    xa, wa, ba = _arrays(fname, x, weight, bias)
+    key = (
+        nd, xa.shape, xa.dtype, wa.shape, wa.dtype, None if ba is None else (ba.shape, ba.dtype),
+        _freeze(stride), _freeze(padding), _freeze(output_padding), _freeze(groups),
+        _freeze(dilation), _freeze(method),
+    )  # fmt: skip
+
+    def make() -> tuple[Geometry, Method]:
+        return _plan_transpose(fname, nd, xa, wa, ba, stride, padding, output_padding, groups,
+                               dilation, method)  # fmt: skip
+
+    return transposed(xa, wa, ba, *_cached(_TRANSPOSE_PLANS, key, make))
+
+
+_TRANSPOSE_DOC = """
+    Parameters
+    ----------
+    x : array_like
+        Input of shape ``(N, C_in, {sp})`` or, unbatched, ``(C_in, {sp})``.
+    weight : array_like
+        Filters of shape ``(C_in, C_out / groups, {k})`` (PyTorch's layout: the weight of the
+        forward convolution ``C_out -> C_in`` whose gradient this is).
+    bias : array_like, optional
+        Shape ``(C_out,)``.
+    stride : int or tuple of {nd} ints, default 1
+        Step between the places where consecutive input elements put the kernel.
+    padding : int, tuple of {nd} ints or tuple of {nd} ``(before, after)`` pairs, default 0
+        How much the full result is cropped at each end (the forward convolution's padding).
+    output_padding : int or tuple of {nd} ints, default 0
+        Extra size at the end of each axis (zeros where nothing lands), to pick among the
+        input sizes that the forward convolution maps to the same output size; must be smaller
+        than ``stride`` or ``dilation`` on each axis.
+    groups : int, default 1
+        Independent channel groups; divides ``C_in``.
+    dilation : int or tuple of {nd} ints, default 1
+        Spacing between kernel taps.
+    method : {{"auto", "direct", "gemm"}}, default "auto"
+        Algorithm; ``"auto"`` applies the forward rule to the equivalent correlation.
+
+    Returns
+    -------
+    out : ndarray
+        Shape ``(N, C_out, {osp})`` (``(C_out, {osp})`` unbatched) where, per axis,
+        ``out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1)
+        + output_padding + 1``; dtypes as in :func:`conv2d`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad shape, parameter or dtype, naming the parameter, the expected and the given
+        value; nothing is computed.
+"""
+
+
+def conv_transpose1d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    *,
+    method: str = "auto",
+) -> np.ndarray:
+    """1-D transposed convolution (PyTorch's ``conv_transpose1d``).
+
+    Each input element adds the kernel, scaled by its value, to the output at ``stride`` times
+    its position: the gradient of :func:`conv1d` with respect to its input.
+    {params}
+    Examples
+    --------
+    >>> conv_transpose1d([[1.0, 10.0]], [[[1.0, 2.0, 3.0]]], stride=2)
+    array([[ 1.,  2., 13., 20., 30.]])
+    >>> conv_transpose1d([[1.0, 10.0]], [[[1.0, 2.0, 3.0]]], stride=2, padding=1,
+    ...                  output_padding=1)
+    array([[ 2., 13., 20., 30.]])
+    """
+    return _conv_transpose(1, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, method)  # fmt: skip
+
+
+def conv_transpose2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    *,
+    method: str = "auto",
+) -> np.ndarray:
+    """2-D transposed convolution of a batch of images (PyTorch's ``conv_transpose2d``).
+
+    Each input pixel adds the kernel, scaled by its value, to the output at ``stride`` times
+    its position: the gradient of :func:`conv2d` with respect to its input, and the usual
+    learned upsampling of decoders.
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1.0, 2.0], [3.0, 4.0]]])           # (C_in, H, W)
+    >>> conv_transpose2d(x, np.ones((1, 1, 2, 2)), stride=2)   # each pixel becomes a 2x2 block
+    array([[[1., 1., 2., 2.],
+            [1., 1., 2., 2.],
+            [3., 3., 4., 4.],
+            [3., 3., 4., 4.]]])
+    >>> conv_transpose2d(x, np.ones((1, 1, 3, 3)), padding=1)  # overlapping 3x3 stamps, cropped
+    array([[[10., 10.],
+            [10., 10.]]])
+    >>> conv_transpose2d(np.ones((8, 16, 14, 14), np.float32), np.ones((16, 4, 3, 3), np.float32),
+    ...                  stride=2, padding=1, output_padding=1).shape
+    (8, 4, 28, 28)
+    """
+    return _conv_transpose(2, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, method)  # fmt: skip
+
+
+def conv_transpose3d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    *,
+    method: str = "auto",
+) -> np.ndarray:
+    """3-D transposed convolution of a batch of volumes (PyTorch's ``conv_transpose3d``).
+
+    Each input voxel adds the kernel, scaled by its value, to the output at ``stride`` times
+    its position: the gradient of :func:`conv3d` with respect to its input.
+    {params}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = conv_transpose3d(np.ones((1, 1, 2, 2, 2)), np.ones((1, 2, 2, 2, 2)), bias=[0, 1],
+    ...                        stride=2)
+    >>> out.shape      # the eight 2x2x2 stamps tile the output
+    (1, 2, 4, 4, 4)
+    >>> out[0, :, 0, 0]
+    array([[1., 1., 1., 1.],
+           [2., 2., 2., 2.]])
+    """
+    return _conv_transpose(3, x, weight, bias, stride, padding, output_padding, groups,
+                           dilation, method)  # fmt: skip
+
+
+for _nd, _fn in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _sp = ", ".join(("D", "H", "W")[3 - _nd :])
+    _fn.__doc__ = _fn.__doc__.format(
+        params=_TRANSPOSE_DOC.format(
             nd=_nd,
             sp=_sp,
             k=", ".join("k" + a for a in _sp.split(", ")),

@@ -71,3 +71,56 @@ def conv_reference(
     if bias is not None:
         out += np.asarray(bias, dtype=np.float64).reshape(1, -1, *[1] * nd)
     return out
+
+
+def conv_transpose_reference(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: Sequence[int] | int = 1,
+    padding: Sequence[tuple[int, int]] | int = 0,
+    output_padding: Sequence[int] | int = 0,
+    groups: int = 1,
+    dilation: Sequence[int] | int = 1,
+) -> np.ndarray:
+    """Transposed convolution of batched ``x`` ``(N, C_in, *S)`` with ``weight``
+    ``(C_in, C_out/groups, *K)``, written as the scatter it is.
+
+    Every input element adds itself times the kernel (its taps ``dilation`` apart) into the
+    output at ``stride`` times its position; ``output_padding`` adds room at the end, then
+    ``padding`` (an int or one ``(before, after)`` pair per axis) crops both ends. float64.
+
+    >>> conv_transpose_reference(np.array([[[1.0, 10.0]]]), np.array([[[1.0, 2.0, 3.0]]]), stride=2)
+    array([[[ 1.,  2., 13., 20., 30.]]])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64)
+    nd = x.ndim - 2
+    stride = (stride,) * nd if np.isscalar(stride) else tuple(stride)
+    dilation = (dilation,) * nd if np.isscalar(dilation) else tuple(dilation)
+    output_padding = (
+        (output_padding,) * nd if np.isscalar(output_padding) else tuple(output_padding)
+    )
+    padding = ((padding, padding),) * nd if np.isscalar(padding) else tuple(map(tuple, padding))
+
+    n_batch, c_in, *size = x.shape
+    _, per_group, *kernel = weight.shape
+    full = [
+        (n - 1) * s + d * (k - 1) + 1 + op
+        for n, s, d, k, op in zip(size, stride, dilation, kernel, output_padding)
+    ]
+    out = np.zeros((n_batch, groups * per_group, *full))
+    c_group = c_in // groups
+    for n, c in itertools.product(range(n_batch), range(c_in)):
+        first = (c // c_group) * per_group  # the output channels of this input channel's group
+        for pos in itertools.product(*map(range, size)):
+            taps = (
+                slice(i * s, i * s + d * (k - 1) + 1, d)
+                for i, s, d, k in zip(pos, stride, dilation, kernel)
+            )
+            out[(n, slice(first, first + per_group), *taps)] += x[(n, c, *pos)] * weight[c]
+    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(padding, full))
+    out = out[(slice(None), slice(None), *crop)]
+    if bias is not None:
+        out = out + np.asarray(bias, dtype=np.float64).reshape(1, -1, *[1] * nd)
+    return out

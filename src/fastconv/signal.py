@@ -1002,4 +1002,5 @@ def choose_conv_method(
                      list(range(a.ndim)), 1, 1)  # fmt: skip
     except ValueError as exc:
         return answer("direct", f"convolve would raise: {exc}")
-    return answer("direct" if plan.choice.method == "direct" else "fft", plan.choice.reason)
+    method = "fft" if plan.choice.method in ("fft", "oa") else "direct"  # separable is direct
+    return answer(method, plan.choice.reason)

@@ -36,9 +36,15 @@ class Method(str, Enum):
 
     DIRECT = "direct"
     GEMM = "gemm"
+    SEPARABLE = "separable"
 
     def __str__(self) -> str:
         return self.value
+
+
+#: What a transposed convolution or a gradient may be asked to run: separable needs the
+#: forward pass's one-channel, rank-1 structure, which these do not keep.
+TRANSPOSE_METHODS: tuple[str, ...] = (Method.DIRECT.value, Method.GEMM.value)
 
 
 Algorithm = Callable[[np.ndarray, np.ndarray, np.ndarray, Canonical], None]
@@ -53,7 +59,9 @@ def get(method: Method) -> Algorithm:
     if run is None:
         if method is Method.DIRECT:
             from .direct import run
-        else:
+        elif method is Method.GEMM:
             from .gemm import run
+        else:
+            from .separable import run
         _registry[method] = run
     return run
