@@ -268,8 +268,15 @@ def test_auto_candidates_and_reasons() -> None:
     assert p.choice.method == "fft" and "whole-array" in p.choice.reason
 
 
+class _Resolved:
+    """A plan's method for these very operands (rank-1 kernels, the FFT's data rules)."""
+
+    def __init__(self, plan, a, b):
+        self.choice = plan.resolve(*plan.operands(a, b))
+
+
 def _plan(a, b, mode="full"):
-    return fs._Plan("correlate", a, b, mode, "auto", list(range(a.ndim)), 1, 1)
+    return _Resolved(fs._Plan("correlate", a, b, mode, "auto", list(range(a.ndim)), 1, 1), a, b)
 
 
 def test_auto_keeps_precision() -> None:
@@ -309,7 +316,7 @@ def test_forced_methods_agree() -> None:
 
 
 def _plan_forced(a, b, method):
-    return fs._Plan("correlate", a, b, "full", method, [0, 1], 1, 1).choice
+    return _Resolved(fs._Plan("correlate", a, b, "full", method, [0, 1], 1, 1), a, b).choice
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,7 +445,8 @@ def test_rank_one_kernels_run_separable() -> None:
         for name, mode, boundary, stride in itertools.product(
             ["correlate2d", "convolve2d"], ["same", "valid"], ["fill", "wrap", "symm"], [1, 2]
         ):
-            p = fs._Plan2D(name, x, k32, mode, boundary, 0.5, stride, 1, name == "convolve2d")
+            plan = fs._Plan2D(name, x, k32, mode, boundary, 0.5, stride, 1, name == "convolve2d")
+            p = _Resolved(plan, x, k32)
             assert p.choice.method == "separable", p.choice.reason
             got = getattr(fs, name)(x, k32, mode, boundary, 0.5, stride=stride)
             ref = getattr(ss, name)(x.astype(float), k, mode, boundary, 0.5)[::stride, ::stride]

@@ -458,18 +458,62 @@ class Choice:
     reason: str
     fft_plan: _fft.FFTPlan | None = None
     static: bool = True  # decided from shapes alone (else from this call's data)
+    separable: Choice | None = None  # instead, for a kernel of rank 1 (see :func:`resolve`)
 
 
 def _fmt(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms"
 
 
-def choose(*args: Any, **kwargs: Any) -> Choice:
+def choose(
+    x: np.ndarray,
+    v: np.ndarray,
+    nd: int,
+    pads: Pads,
+    stride,
+    dilation,
+    o_sp,
+    result: np.dtype,
+    forced: str = "auto",
+    fill: Any = 0,
+) -> Choice:
     """The method for one correlation (see :func:`_choose`), marked ``static`` when it was
-    decided from shapes alone -- a plan may then keep it for every call of that signature."""
+    decided from shapes alone -- a plan may then keep it for every call of that signature.
+
+    Where a 2-D real kernel of rank 1 would run as two 1-D passes, the choice carries that
+    alternative in ``separable``; :func:`resolve` takes it for each call's kernel.
+    """
     read: list[bool] = []
-    choice = _choose(read, *args, **kwargs)
-    return dataclasses.replace(choice, static=False) if read else choice
+    choice = _choose(read, x, v, nd, pads, stride, dilation, o_sp, result, forced, fill)
+    if read:
+        choice = dataclasses.replace(choice, static=False)
+    result = np.dtype(result)
+    x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
+    if (
+        forced == "auto"
+        and result.char in "efd"
+        and x.ndim == v.ndim == 2
+        and separable_pays(k_sp)
+        and separable_geometry(x_sp, k_sp, pads, dilation) is not None
+    ):
+        kh, kw = k_sp
+        sep = Choice("separable", f"rank-1 {kh}x{kw} kernel: two 1-D passes "
+                                  f"(fastconv.filter_image), {kh + kw} instead of {kh * kw} "
+                                  "multiply-adds per output")  # fmt: skip
+        choice = dataclasses.replace(choice, separable=sep)
+    return choice
+
+
+def resolve(choice: Choice, v: np.ndarray, result: np.dtype) -> Choice:
+    """The separable alternative where ``v`` is of rank 1 (the test is cached per kernel),
+    else ``choice`` (whose reason then says the kernel is not of rank 1)."""
+    if choice.separable is None:
+        return choice
+    cd = np.dtype(_CORE_DTYPE[np.dtype(result).char])
+    if _separable.is_rank_one(np.ascontiguousarray(v, dtype=cd), cd):
+        return choice.separable
+    return dataclasses.replace(choice, reason=f"{choice.reason} (kernel not of rank 1)",
+                               separable=None)  # fmt: skip
 
 
 def _choose(
@@ -540,15 +584,6 @@ def _choose(
         t_direct = COSTS["mac"][precision if precision != "longdouble" else "float64"] * macs
         t_direct = t_direct * (4 if kind == "complex" else 1) + COSTS["call"]["direct"]
     taps = math.prod(k_sp)
-    sep = separable_geometry(x_sp, k_sp, pads, dilation) if kind == "float" else None
-    if sep is not None and nb == 1 and x.ndim == 2 and separable_pays(k_sp):
-        read.append(True)  # the kernel's rank is in its values
-        if _separable.is_rank_one(np.ascontiguousarray(v, dtype=_CORE_DTYPE[result.char]),
-                                  np.dtype(_CORE_DTYPE[result.char])):  # fmt: skip
-            kh, kw = k_sp
-            return Choice("separable", f"rank-1 {kh}x{kw} kernel: two 1-D passes "
-                                       f"(fastconv.filter_image), {kh + kw} instead of "
-                                       f"{taps} multiply-adds per output")  # fmt: skip
     unit = COSTS["fft"][precision] * (1 if real else 2)
     # no FFT does less than a forward and an inverse transform of >= 2k points per output
     fft_floor = 2 * unit * math.log2(max(math.prod(2 * k for k in kd), 2)) * nb * math.prod(o_sp)

@@ -336,6 +336,14 @@ class _Plan:
         return engine.choose(x, v, self.nd, self.pads, self.run_stride, self.run_dilation,
                              self.o_sp, self.result, self.method)  # fmt: skip
 
+    def resolve(self, x: np.ndarray, v: np.ndarray) -> engine.Choice:
+        """This call's method: the plan's, the separable one for a rank-1 kernel, or -- when
+        an FFT's precision rule must read the data -- chosen again for these operands."""
+        choice = engine.resolve(self.choice, v, self.result)
+        if choice.method != "separable" and not choice.static:
+            choice = engine.resolve(self.choose(x, v), v, self.result)
+        return choice
+
     def operands(self, a: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x, v)`` of the engine: SciPy's swap, conjugation, axes moved to the end."""
         if self.mode == "same":
@@ -347,7 +355,7 @@ class _Plan:
 
     def run(self, a: np.ndarray, u: np.ndarray) -> np.ndarray:
         x, v = self.operands(a, u)
-        choice = self.choice if self.choice.static else self.choose(x, v)
+        choice = self.resolve(x, v)
         out = engine.correlate(x, v, self.nd, self.pads, self.run_stride, self.run_dilation,
                                "fill", self.result.type(0), self.result, choice)  # fmt: skip
         if self.result.kind in "biu":
@@ -608,6 +616,8 @@ class _Plan2D:
         return engine.choose(x, v, 2, self.pads, self.run_stride, self.run_dilation, self.o_sp,
                              self.result, "auto", self.fill)  # fmt: skip
 
+    resolve = _Plan.resolve
+
     def operands(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # correlate2d conjugates in2 as SciPy does (b.conj(), objects included)
         kernel = (lambda k: np.flip(k)) if self.flip else (
@@ -618,7 +628,7 @@ class _Plan2D:
 
     def run(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         x, v = self.operands(a, b)
-        choice = self.choice if self.choice.static else self.choose(x, v)
+        choice = self.resolve(x, v)
         out = engine.correlate(x, v, 2, self.pads, self.run_stride, self.run_dilation,
                                self.boundary, self.fill, self.result, choice)  # fmt: skip
         if self.result.kind in "biu":
@@ -1002,5 +1012,7 @@ def choose_conv_method(
                      list(range(a.ndim)), 1, 1)  # fmt: skip
     except ValueError as exc:
         return answer("direct", f"convolve would raise: {exc}")
-    method = "fft" if plan.choice.method in ("fft", "oa") else "direct"  # separable is direct
-    return answer(method, plan.choice.reason)
+    a_, b_ = plan.operands(a, _flip_conj(b, range(a.ndim)))
+    choice = plan.resolve(a_, b_)
+    method = "fft" if choice.method in ("fft", "oa") else "direct"  # separable is direct
+    return answer(method, choice.reason)
