@@ -9,7 +9,8 @@ dtypes; what differs is documented as an improvement:
   wider dtype replaces SciPy's silent wrap-around when the exact result does not fit the result
   dtype SciPy returns (int8 inputs give int8 results in SciPy);
 - **``method="auto"``** compares three candidates by a measured cost model (the direct Numba
-  kernel, one whole-array FFT, overlap-save FFT blocks), and never picks an FFT that would lose
+  kernel, one whole-array FFT, overlap-save FFT blocks; a 2-D kernel of rank 1 runs as two 1-D
+  passes), and never picks an FFT that would lose
   precision: not for integers unless the FFT's error bound proves the rounded result exact, not
   for inputs holding NaN or inf, and not where the input's dynamic range makes the FFT's error
   exceed the direct method's error bound. ``choose_conv_method(..., explain=True)`` says why;
@@ -942,7 +943,8 @@ def choose_conv_method(
 
     1. the cost model (``fastconv._signal_engine.COSTS``, measured on the development machine)
        estimates the time of the direct kernel, of one whole-array FFT and of overlap-save
-       blocks, and takes the fastest;
+       blocks, and takes the fastest; a real 2-D kernel of numerical rank 1 (both sides >= 2,
+       >= 9 taps, 'same' or 'valid' output) runs as two 1-D passes (``'direct'``);
     2. an FFT winner is kept only if it keeps the precision: for integers, only when the FFT's
        rigorous error bound is below 0.25 (the rounded result is then exact -- else the exact
        direct method); for floats, never with NaN or inf in the inputs, and only when the FFT's
