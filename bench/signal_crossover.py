@@ -9,6 +9,8 @@ Run: ``python bench/signal_crossover.py`` (about a minute on 2 cores). Medians o
 looping the call for at least 20 ms. The machine should be otherwise idle.
 """
 
+# ruff: noqa: B023  (every lambda is timed at once, inside its own loop iteration)
+
 from __future__ import annotations
 
 import math
@@ -44,7 +46,7 @@ def mac_rate(rng: np.random.Generator) -> None:
             x = rng.standard_normal((n, n)).astype(dt)
             w = rng.standard_normal((k, k)).astype(dt)
             for boundary in ("fill", "symm"):
-                t = median_s(lambda: signal.correlate2d(x, w, "same", boundary))  # noqa: B023
+                t = median_s(lambda: signal.correlate2d(x, w, "same", boundary))
                 rates.append(t / (n * n * k * k))
         print(f"  {np.dtype(dt).name}: {np.median(rates):.3g}  (samples {np.round(rates, 13)})")
 
@@ -56,7 +58,7 @@ def numpy_rate(rng: np.random.Generator) -> None:
         n = 20_000 if dt is object else 400_000
         x = (rng.standard_normal(n) * 10).astype(dt)
         w = (rng.standard_normal(9) * 10).astype(dt)
-        t = median_s(lambda: engine.shift_add(x, w, 1, (n - 8,), (1,), (1,), np.dtype(dt)))  # noqa: B023
+        t = median_s(lambda: engine.shift_add(x, w, 1, (n - 8,), (1,), (1,), np.dtype(dt)))
         print(f"  {name}: {t / ((n - 8) * 9):.3g}")
 
 
@@ -64,15 +66,20 @@ def fft_unit(rng: np.random.Generator) -> None:
     print("FFT, seconds per N log2 N unit of the plan's cost")
     for dt in (np.float32, np.float64, np.longdouble):
         units = []
-        for shape, k, blocks in (((4096, 4096), (31, 31), True), ((1 << 20,), (4001,), None),
-                                 ((600, 600), (300, 300), False), ((200_000,), (5000,), True)):  # fmt: skip
+        cases = (
+            ((4096, 4096), (31, 31), True),
+            ((1 << 20,), (4001,), None),
+            ((600, 600), (300, 300), False),
+            ((200_000,), (5000,), True),
+        )
+        for shape, k, blocks in cases:
             if dt is np.longdouble and math.prod(shape) > 2**20:
                 continue
             x = rng.standard_normal(tuple(s + kk - 1 for s, kk in zip(shape, k))).astype(dt)
             w = rng.standard_normal(k).astype(dt)
             p = fft.plan(shape, k, 1, 1, 1, True, blocks)
             pad = (0,) * len(shape)
-            t = median_s(lambda: fft.correlate(x, w, pad, shape, fft_plan=p, workers=2), 3)  # noqa: B023
+            t = median_s(lambda: fft.correlate(x, w, pad, shape, fft_plan=p, workers=2), 3)
             units.append(t / p.cost)
         print(f"  {np.dtype(dt).name}: {np.median(units):.3g}  (samples {np.round(units, 13)})")
 
@@ -82,7 +89,7 @@ def crossovers(rng: np.random.Generator) -> None:
     for n, k in ((1024, 9), (1024, 13), (1024, 17), (1024, 21), (2048, 25)):
         x = rng.standard_normal((n, n)).astype(np.float32)
         w = rng.standard_normal((k, k)).astype(np.float32)
-        times = {m: median_s(lambda m=m: signal.correlate(x, w, "same", m), 3)  # noqa: B023
+        times = {m: median_s(lambda m=m: signal.correlate(x, w, "same", m), 3)
                  for m in ("direct", "fft", "oa")}  # fmt: skip
         auto = signal.choose_conv_method(x, w, "same", explain=True)[1].split(" ")[0]
         best = min(times, key=times.get)
@@ -94,7 +101,7 @@ def call_cost(rng: np.random.Generator) -> None:
     print("fixed cost of a call (4x4 * 3x3)")
     x, w = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
     for m in ("direct", "fft", "oa"):
-        print(f"  {m}: {median_s(lambda m=m: signal.correlate(x, w, 'same', m)):.3g}")  # noqa: B023
+        print(f"  {m}: {median_s(lambda m=m: signal.correlate(x, w, 'same', m)):.3g}")
 
 
 if __name__ == "__main__":
