@@ -32,6 +32,7 @@ def test_jitless_subset_passes() -> None:
             str(TESTS / "test_methods.py"),
             str(TESTS / "test_separable.py"),
             str(TESTS / "test_image.py"),
+            str(TESTS / "test_png16.py"),
         ],
         env=env,
         capture_output=True,
