@@ -379,7 +379,7 @@ def test_rank_tolerance_follows_the_compute_dtype() -> None:
          r"expected output of shape \(4, 5\), got output of shape \(3, 3\)"),
         ({"filter_alpha": 1}, TypeError, r"expected filter_alpha to be True or False"),
         ({"method": "gemm"}, ValueError, r"expected method to be one of 'auto', 'direct', "
-                                         r"'separable', got method='gemm'"),
+                                         r"'separable', 'fft', got method='gemm'"),
         ({"mode": "valid", "kernel": np.ones((5, 5))}, ValueError,
          r"mode='valid' needs the kernel to fit in the image, got kernel of shape \(5, 5\)"),
         ({"image": np.zeros((4, 5), complex)}, TypeError, r"expected image to have a real"),
