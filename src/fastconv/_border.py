@@ -128,9 +128,16 @@ BAND_MIN_KW = 7
 STRIP_BYTES = 256 * 1024
 
 
-def run_plane_tasks(n_planes: int, rows: int, threads: int,
-                    make_buffers: Callable[[], tuple[np.ndarray, ...]],
-                    compute: Callable[[int, int, int, tuple[np.ndarray, ...]], None]) -> None:  # fmt: skip
+Buffers = tuple[np.ndarray, ...]
+
+
+def run_plane_tasks(
+    n_planes: int,
+    rows: int,
+    threads: int,
+    make_buffers: Callable[[], Buffers],
+    compute: Callable[[int, int, int, Buffers], None],
+) -> None:
     """``compute(plane, r0, r1, buffers)`` over every plane, cut into row ranges (even starts,
     see ``row_chunks``) until each of ``threads`` threads has one; ``buffers`` come from
     ``make_buffers``, one set per thread."""
@@ -141,7 +148,7 @@ def run_plane_tasks(n_planes: int, rows: int, threads: int,
         return
     chunks = math.ceil(threads / n_planes)
     tasks = [(c, r0, r1) for c in range(n_planes) for r0, r1 in row_chunks(rows, chunks)]
-    buffers: list[tuple[np.ndarray, ...] | None] = [None] * min(threads, len(tasks))
+    buffers: list[Buffers | None] = [None] * min(threads, len(tasks))
 
     def task(t: tuple[int, int, int], worker: int) -> None:
         bufs = buffers[worker]
@@ -179,10 +186,10 @@ def correlate_planes(src: Sequence[np.ndarray] | np.ndarray, kernels: np.ndarray
     span_h = (kh - 1) * dh + 1
     strip_rows = max(strip_bytes // (len(cols) * dtype.itemsize), span_h + 8 * sh)
 
-    def make_buffers() -> tuple[np.ndarray, ...]:
+    def make_buffers() -> Buffers:
         return (np.empty(strip_rows * len(cols), dtype),)
 
-    def compute(c: int, r0: int, r1: int, bufs: tuple[np.ndarray, ...]) -> None:
+    def compute(c: int, r0: int, r1: int, bufs: Buffers) -> None:
         x = src[c if len(src) > 1 else 0]
         k = c if len(kernels) > 1 else 0
         if x.flags.c_contiguous:  # read in place

@@ -35,14 +35,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from . import _threads
-from ._core import conv_general, layout
 from ._border import BORDER_RULES, border_index, correlate_planes
+from ._core import conv_general, layout
 from ._dispatch import choose_method, separable_pays
 from ._spec import normalize_conv
 from .algorithms import fft as _fft
@@ -410,8 +409,9 @@ def _separable_filter(x, v, pads, stride, boundary, fill, cd) -> np.ndarray:
     mode, before = separable_geometry(x.shape, v.shape, pads, (1, 1))
     if any(before):
         v = np.pad(v, [(b, 0) for b in before])
-    return filter_image(x, v, border=BORDER_RULES[boundary], cval=float(fill), mode=mode, stride=stride,
-                        channel_axis=None, output=cd, method="separable")  # fmt: skip
+    return filter_image(x, v, border=BORDER_RULES[boundary], cval=float(fill), mode=mode,
+                        stride=stride, channel_axis=None, output=cd,
+                        method="separable")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def correlate_mapped_rows(x, w, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r
     """Output rows ``[r0, r1)`` of ``out`` (module docstring); ``x``, ``w``, ``out`` are
     C-contiguous 2-D arrays. With ``edges`` false the output columns where some tap reads
     outside ``x`` are left unfinished (a caller computes them as column bands)."""
-    H, W = x.shape
+    W = x.shape[1]
     KH, KW = w.shape
     OW = out.shape[1]
     ranges = column_ranges(W, OW, KW, sw, dw, pw)
