@@ -114,17 +114,10 @@ def _identity(n: int) -> np.ndarray:
     return out
 
 
-#: Kernels at least this wide finish the output columns near the left and right edges as
-#: transposed column bands (gathered, then vectorised along the long axis) instead of tap by tap
-#: through the column table (scalar: ``KH * KW`` reads per edge column, each through the table).
-#: ``python bench/crossover.py``-style sweep of ``fastconv._numba.border.correlate_plane`` on the
-#: 2-core dev VM (2026-11-26, reflect, float32, 1024x1024, one thread): tap by tap won at
-#: 3x3 and 5x5, bands from 7x7 on (2.6 vs 3.0 ms at 7x7; 9.5 vs 11.1 ms at 15x15).
-BAND_MIN_KW = 7
-
-#: Bytes of extended rows gathered per strip (per thread), where rows are gathered at all
-#: (column bands, and planes that are not C-contiguous in the compute dtype: an interleaved
-#: colour float image). A strip stays in the L2 cache while the kernel reads it ``KH`` times.
+#: Bytes of extended pixels gathered per strip (per thread): the column bands near the left and
+#: right edges, and whole extended rows of planes that are not C-contiguous in the compute dtype
+#: (an interleaved colour float image). A strip stays in the L2 cache while the kernel reads it
+#: ``KH`` times.
 STRIP_BYTES = 256 * 1024
 
 
@@ -181,8 +174,7 @@ def correlate_planes(src: Sequence[np.ndarray] | np.ndarray, kernels: np.ndarray
     dtype = out.dtype
     fill = dtype.type(fill)
     pl = pads_lo[1]
-    bands = kw >= BAND_MIN_KW
-    kernels_t = np.ascontiguousarray(kernels.transpose(0, 2, 1)) if bands else kernels
+    kernels_t = np.ascontiguousarray(kernels.transpose(0, 2, 1))
     span_h = (kh - 1) * dh + 1
     strip_rows = max(strip_bytes // (len(cols) * dtype.itemsize), span_h + 8 * sh)
 
@@ -194,7 +186,7 @@ def correlate_planes(src: Sequence[np.ndarray] | np.ndarray, kernels: np.ndarray
         k = c if len(kernels) > 1 else 0
         if x.flags.c_contiguous:  # read in place
             correlate_plane(x, kernels[k], kernels_t[k], out[c], rows, cols, fill, sh, sw, dh,
-                            dw, pl, r0, r1, bands, ident, *bufs)  # fmt: skip
+                            dw, pl, r0, r1, ident, *bufs)  # fmt: skip
         else:
             correlate_strided_plane(x, kernels[k], out[c], rows, cols, fill, sh, sw, dh, dw, pl,
                                     r0, r1, ident, *bufs)  # fmt: skip

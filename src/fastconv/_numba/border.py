@@ -15,10 +15,9 @@ rows in blocks of three, whose rows are picked through ``rows`` (a fill row adds
 the sum of its kernel row); along an output row, blocks of three taps over the columns that read
 ``x`` directly, vectorised; the first full 3×3 block *stores* instead of adding (no zeroing
 pass), two output rows at a time where the stride is 1 (their two shared input rows loaded
-once). The few output columns near the left and right edges are finished either tap by tap
-through ``cols`` (small kernels) or, for large kernels, as *column bands*: the band's extended
-pixels gathered transposed and correlated along the long axis by the same loop
-(:func:`correlate_plane`). Planes that are not C-contiguous (an interleaved colour channel) are
+once). The few output columns near the left and right edges are finished as *column bands*:
+the band's extended pixels gathered transposed and correlated along the long axis by the same
+loop (:func:`correlate_plane`). Planes that are not C-contiguous (an interleaved colour channel) are
 gathered strip by strip instead (:func:`correlate_strided_plane`). The gathers also serve the
 separable kernels (:func:`gather_row`). Rows are independent: callers split ``[r0, r1)``
 across threads. Everything here is arithmetic; tables, buffers and choices come from
@@ -135,10 +134,11 @@ def _set9x2(of, oa, ob, n, xf, b0, b1, b2, b3, w):
 
 
 @serial
-def correlate_mapped_rows(x, w, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r1, edges):
-    """Output rows ``[r0, r1)`` of ``out`` (module docstring); ``x``, ``w``, ``out`` are
-    C-contiguous 2-D arrays. With ``edges`` false the output columns where some tap reads
-    outside ``x`` are left unfinished (a caller computes them as column bands)."""
+def correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1):
+    """Output rows ``[r0, r1)`` of ``out`` (module docstring), rows read through ``rows``;
+    ``x``, ``w``, ``out`` are C-contiguous 2-D arrays. Only the output columns whose taps all
+    read inside ``x`` are finished (all of them where ``pw == 0`` and ``x`` is wide enough);
+    the others are left partial for :func:`_column_band`."""
     W = x.shape[1]
     KH, KW = w.shape
     OW = out.shape[1]
@@ -231,22 +231,6 @@ def correlate_mapped_rows(x, w, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r
                                 w2 = wf[wr + 2] if nw > 2 else w0
                                 _taps_row(of, ob + u8(lo), hi - lo, xf, u8(m * W + c0), dw, nw,
                                           w0, w1, w2, sw)  # fmt: skip
-                if not edges:
-                    continue
-                # the columns outside [lo, hi): tap by tap through the column table
-                for a in range(nh):
-                    m = m0 if a == 0 else (m1 if a == 1 else m2)
-                    if m < 0:
-                        continue
-                    rb = m * W
-                    for t in range(nw):
-                        wv = wf[(kh0 + a) * KW + kw0 + t]
-                        for j in range(lo):
-                            c = cols[j * sw + (kw0 + t) * dw]
-                            of[ob + u8(j)] += wv * (fill if c < 0 else xf[u8(rb + c)])
-                        for j in range(max(hi, lo), OW):
-                            c = cols[j * sw + (kw0 + t) * dw]
-                            of[ob + u8(j)] += wv * (fill if c < 0 else xf[u8(rb + c)])
 
 
 # ---------------------------------------------------------------------- whole planes
@@ -285,23 +269,22 @@ def _column_band(x, rows, cols, fill, wt, out, sh, sw, dh, dw, i0, i1, j0, j1, i
                                 j0 * sw + width, buf)  # fmt: skip
         xt = buf[: width * n_in].reshape((width, n_in))
         tmp = buf[width * n_in : width * n_in + n_cols * n_out].reshape((n_cols, n_out))
-        correlate_mapped_rows(xt, wt, tmp, ident, ident, fill, sw, sh, dw, dh, 0, 0, n_cols, True)
+        correlate_mapped_rows(xt, wt, tmp, ident, fill, sw, sh, dw, dh, 0, 0, n_cols)
         for j in range(n_cols):
             for i in range(n_out):
                 out[s0 + i, j0 + j] = tmp[j, i]
 
 
 @serial
-def correlate_plane(x, w, wt, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r1, bands, ident,
-                    buf):  # fmt: skip
+def correlate_plane(x, w, wt, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r1, ident, buf):
     """Output rows ``[r0, r1)`` of a C-contiguous plane ``x`` read in place through the tables.
 
-    ``bands``: the edge columns are computed as transposed column bands (``wt`` is the
-    transposed kernel, ``buf`` the gather buffer, ``ident`` an identity table as long as the
-    longer table); otherwise tap by tap through ``cols``.
+    The rows through ``rows`` (:func:`correlate_mapped_rows`), then the output columns near the
+    left and right edges as transposed column bands (``wt`` is the transposed kernel, ``buf``
+    the gather buffer, ``ident`` an identity table as long as the longer table).
     """
-    correlate_mapped_rows(x, w, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r1, not bands)
-    if not bands or r1 <= r0:
+    correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1)
+    if r1 <= r0:
         return
     OW = out.shape[1]
     ja, jb = interior(x.shape[1], (w.shape[1] - 1) * dw + 1, sw, pw, OW)
@@ -331,4 +314,4 @@ def correlate_strided_plane(x, w, out, rows, cols, fill, sh, sw, dh, dw, pw, r0,
         gather_rows(x, rows, cols, pw, fill, s0 * sh, s0 * sh + n_in, buf)
         xs = buf[: n_in * Wp].reshape((n_in, Wp))
         os = of[s0 * OW : s1 * OW].reshape((s1 - s0, OW))
-        correlate_mapped_rows(xs, w, os, ident, ident, fill, sh, sw, dh, dw, 0, 0, s1 - s0, True)
+        correlate_mapped_rows(xs, w, os, ident, fill, sh, sw, dh, dw, 0, 0, s1 - s0)
