@@ -328,10 +328,11 @@ def plan_filter(
     filter_alpha: bool = False,
     method: str = "auto",
 ) -> FilterPlan:
-    """Say what :func:`filter_image` would run for these arguments, computing nothing.
+    """Say what :func:`filter_image` would run for these arguments, filtering nothing.
 
     Takes the arguments of :func:`filter_image`, validates them with the same messages and
-    returns a :class:`FilterPlan`.
+    returns a :class:`FilterPlan`. Where the FFT is in the running, its precision rule reads
+    the image's norms, as :func:`filter_image` does.
 
     Examples
     --------
@@ -342,6 +343,8 @@ def plan_filter(
     image (480, 640, 3) (3 channels) -> (480, 640, 3) uint8, computed in float64, border='reflect'
     >>> plan_filter(np.zeros((64, 64), np.float32), np.eye(3), mode="valid", stride=2).output_shape
     (31, 31)
+    >>> plan_filter(np.ones((2048, 2048), np.float32), np.eye(31)).method   # the FFT's turn
+    'fft'
     """
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
@@ -418,11 +421,14 @@ def filter_image(
         have their last channel taken as alpha and copied to the result unfiltered (sampled
         at the output pixels for ``stride``/``mode="valid"``); ``True`` filters it like the
         other channels (and is what a 4-channel non-image stack wants).
-    method : {"auto", "direct", "separable"}, default "auto"
+    method : {"auto", "direct", "separable", "fft"}, default "auto"
         ``"auto"`` runs ``"separable"`` (a row pass and a column pass) for a kernel of rank 1
-        with at least 9 taps and both sides >= 2, ``"direct"`` otherwise;
-        ``"separable"`` raises ``ValueError`` for a kernel not of rank 1.
-        :func:`plan_filter` says which and why.
+        with at least 9 taps and both sides >= 2; otherwise ``"direct"`` or ``"fft"`` by the
+        cost model and precision rule of ``fastconv.correlate2d`` (the FFT -- overlap-save
+        blocks or one whole-array transform -- for large kernels, e.g. 31x31 on a 2048x2048
+        image, never for images holding NaN or inf, nor where its error estimate would exceed
+        the direct method's error bound); ``"separable"`` raises ``ValueError`` for a kernel
+        not of rank 1. :func:`plan_filter` says which and why.
 
     Returns
     -------
