@@ -200,7 +200,7 @@ def correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1):
             m2 = rows[i * sh + (kh0 + 2) * dh] if nh > 2 else -1
             for a in range(nh):
                 m = m0 if a == 0 else (m1 if a == 1 else m2)
-                if m < 0 and fill != 0:
+                if m < 0:
                     add = fill * row_sums[kh0 + a]
                     for j in range(OW):
                         of[ob + u8(j)] += add
