@@ -285,8 +285,14 @@ class ChoiceReport:
 
 def check_problem(problem: Problem, *, repeats: int, gap: float, min_sample: float) -> ChoiceReport:
     """Time every applicable method of ``problem`` (interleaved) and compare the chosen one."""
-    chosen, reason = problem.chosen()
-    names = problem.candidates()
+    try:
+        chosen, reason = problem.chosen()
+    except Exception as exc:  # report, do not crash: auto is then timed as it is
+        chosen, reason = "auto", f"plan unavailable: {type(exc).__name__}: {exc}"
+    try:
+        names = problem.candidates()
+    except Exception:  # the plan failed above too: try every method
+        names = method_names(None)
     if chosen not in names:  # a choice that is not one forced method (e.g. per-part methods)
         names = [*names, "auto"]
     report = ChoiceReport(problem.name, problem.title, chosen, reason)
