@@ -146,10 +146,12 @@ def test_check_choice_cli_on_w0(tmp_path: Path, capsys: pytest.CaptureFixture[st
     argv = ["--check-choice", "--workloads", "W0", "--geometries", "none", "--quick", "--gap",
             "0", "--repeats", "1", "--json", str(out_json), "--plot", str(out_png)]  # fmt: skip
     assert bench.main(argv) == 0
-    assert "chosen within 1.3x of the fastest method on 1 of 1 problems" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "chosen within 1.3x of the fastest method on" in text and "of 1 problems" in text
     doc = json.loads(out_json.read_text())
-    (problem,) = doc["problems"]
-    assert problem["problem"] == "W0" and problem["chosen"] == "direct" and problem["within"]
+    (problem,) = doc["problems"]  # one sample each: whether auto is within 1.3x is noise here
+    assert problem["problem"] == "W0" and problem["chosen"] == "direct"
+    assert problem["ratio"] >= 1.0 and problem["fastest"] in ("direct", "gemm", "separable")
     assert doc["check_choice"]["problems"] == 1
     read_png(out_png)
 
@@ -226,8 +228,7 @@ def test_scaling_plot_is_a_png(tmp_path: Path) -> None:
 
 def test_log_ticks() -> None:
     assert plot.log_ticks(0.3, 12) == [0.5, 1.0, 2.0, 5.0, 10.0]
-    ticks = plot.log_ticks(0.9, 1.6)
-    assert ticks == [1.0, 1.5]
+    assert plot.log_ticks(0.9, 1.6) == [1.0, 1.1, 1.2, 1.3, 1.5]
     assert all(math.isfinite(t) for t in plot.log_ticks(1e-4, 1e4))
 
 

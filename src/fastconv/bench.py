@@ -693,7 +693,8 @@ def run_workload(
     timed once, in an order rotated each round, after ``gap`` seconds of idling. A call
     faster than ``min_sample`` is looped and the sample divided. An implementation gets
     ``repeats`` samples, fewer (not below 3) where they would exceed ``SAMPLE_BUDGET_S``, and
-    at most ``wl.max_repeats``. Finally, with ``memory``, one more untimed call of each
+    at most ``wl.max_repeats``. A peer whose warm call takes over ``MAX_CALL_S`` is not timed
+    further. Finally, with ``memory``, one more untimed call of each
     fastconv implementation measures its peak extra memory.
 
     Parameters
@@ -726,13 +727,16 @@ def run_workload(
         rep.results.append(res)
         try:
             fn = impl.adapter(wl, x, w)
-            out = warm_up(fn, res, cap=cap, min_sample=min_sample, gap=gap)
+            out, estimate = warm_up(fn, res, cap=cap, min_sample=min_sample, gap=gap)
         except Skip as exc:
             res.skipped = str(exc)
             continue
         except Exception as exc:  # report, do not crash
             res.skipped = f"error: {type(exc).__name__}: {exc}"
             res.error = True
+            continue
+        if estimate > MAX_CALL_S and not impl.is_fastconv:
+            res.skipped = f"{estimate:.1f} s per call (over {MAX_CALL_S:g} s)"
             continue
         res.rel_err = rel_error(out, ref)
         del out
@@ -879,10 +883,16 @@ def scaling_point(series: str, rep: WorkloadReport) -> dict[str, Any]:
 
 
 def run_scaling(
-    impls: Sequence[Impl], *, quick: bool, repeats: int, gap: float, min_sample: float
+    impls: Sequence[Impl],
+    *,
+    quick: bool,
+    repeats: int,
+    gap: float,
+    min_sample: float,
+    series: Sequence[str] = ("W1", "W4"),
 ) -> list[dict[str, Any]]:
-    """Time fastconv and every peer at each point of :func:`scaling_series`; print a line per
-    point as it finishes and return the points."""
+    """Time fastconv and every peer at each point of the ``series`` of :func:`scaling_series`;
+    print a line per point as it finishes and return the points."""
     points = []
     headers = ["point", "fastconv ms", "method", "best peer", "peer ms", "ratio", "GFLOP/s"]
     widths = [10, 12, 10, 18, 10, 7, 8]
@@ -892,11 +902,13 @@ def run_scaling(
                          for i, (c, n) in enumerate(zip(cells, widths)))  # fmt: skip
 
     print(line(headers))
-    for series, workloads in scaling_series(quick).items():
+    for name, workloads in scaling_series(quick).items():
+        if name not in series:
+            continue
         for wl in workloads:
             rep = run_workload(wl, impls, repeats=repeats, gap=gap, min_sample=min_sample,
                                memory=False)  # fmt: skip
-            p = scaling_point(series, rep)
+            p = scaling_point(name, rep)
             points.append(p)
             cells = [wl.name, report.fmt_ms(p["fastconv_s"]), p["method"] or "-",
                      p["best_peer"] or "-", report.fmt_ms(p["peer_s"]),
@@ -1004,7 +1016,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scaling",
         action="store_true",
         help="instead of the table: W1's image from 256^2 to 8192^2 and W4's batch from 1 to "
-        "64, fastconv beside the fastest peer",
+        "64 (those of W1, W4 that --workloads names), fastconv beside the fastest peer",
     )
     mode.add_argument(
         "--check-choice",
@@ -1107,6 +1119,7 @@ def _main_check_choice(args: argparse.Namespace, settings: dict) -> list[choice.
             f"within {choice.TOLERANCE}x)",
             axis_label="median of the chosen method / median of the fastest (log scale)",
             reference=choice.TOLERANCE, reference_label=f"{choice.TOLERANCE}x", base=1.0,
+            axis_range=(0.97, max(2.0, 1.2 * max((r.ratio or 1.0) for r in reports))),
         )  # fmt: skip
         print(f"\nwrote {path}")
     if args.json:
@@ -1118,10 +1131,12 @@ def _main_check_choice(args: argparse.Namespace, settings: dict) -> list[choice.
 
 
 def _main_scaling(args: argparse.Namespace, impls: Sequence[Impl], settings: dict) -> list[dict]:
-    print("scaling: W1 over image sides, W4 over batch sizes\n")
+    series = [wl.name for wl in args.workloads if wl.name in ("W1", "W4")]
+    print(f"scaling: {' and '.join(series)} (W1 over image sides, W4 over batch sizes)\n")
     conv_impls = [impl for impl in impls if "conv" in impl.kinds]
     points = run_scaling(conv_impls, quick=args.quick, repeats=settings["repeats"],
-                         gap=settings["gap_s"], min_sample=settings["min_sample_s"])  # fmt: skip
+                         gap=settings["gap_s"], min_sample=settings["min_sample_s"],
+                         series=series)  # fmt: skip
     if args.plot:
         print(f"\nwrote {plot_scaling(args.plot, points)}")
     if args.json:
@@ -1152,6 +1167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeats must be >= 1 and --gap >= 0")
     if args.geometries is not None and not args.check_choice:
         parser.error("--geometries needs --check-choice")
+    if args.scaling and not {"W1", "W4"} & {wl.name for wl in args.workloads}:
+        parser.error("--scaling varies W1 and W4: give --workloads W1, W4 or W1,W4")
 
     info = machine_info()
     impls = [impl for impl in IMPLS if _importable(impl.module)]

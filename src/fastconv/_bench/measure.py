@@ -112,13 +112,15 @@ def calibrate(fn: Fn, min_sample: float, gap: float) -> tuple[int, float]:
         loops = min(loops * 100, math.ceil(1.2 * min_sample / max(per_call, 1e-9)))
 
 
-def warm_up(fn: Fn, res: Result, *, cap: int, min_sample: float, gap: float, floor: int = 3) -> Any:
+def warm_up(
+    fn: Fn, res: Result, *, cap: int, min_sample: float, gap: float, floor: int = 3
+) -> tuple[Any, float]:
     """Call ``fn`` once (compilation, caches) and set ``res.loops`` and ``res.repeats``.
 
     A warm-up of :data:`COMPILE_SUSPECT_S` or more may have compiled, so a second call gives
     the estimate; a call faster than a second is calibrated into loops of ``min_sample``.
     ``res.repeats`` is ``cap``, fewer where the samples would exceed :data:`SAMPLE_BUDGET_S`,
-    but not below ``floor``. Returns the warm-up's result.
+    but not below ``floor``. Returns the warm-up's result and the estimated seconds per call.
     """
     time.sleep(gap)
     t0 = time.perf_counter()
@@ -129,7 +131,7 @@ def warm_up(fn: Fn, res: Result, *, cap: int, min_sample: float, gap: float, flo
     if estimate < COMPILE_SUSPECT_S:
         res.loops, estimate = calibrate(fn, min_sample, gap)
     res.repeats = min(cap, max(floor, int(SAMPLE_BUDGET_S / max(estimate, 1e-9))))
-    return out
+    return out, estimate
 
 
 def interleave(entries: Sequence[tuple[Result, Fn]], gap: float) -> None:

@@ -36,17 +36,27 @@ def _text_width(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont)
     return int(right - left)
 
 
+#: tick mantissas, coarse to fine: the first that gives four ticks is used
+_MANTISSAS = (
+    (1, 2, 5),
+    (1, 1.5, 2, 3, 5, 7),
+    (1, 1.1, 1.2, 1.3, 1.5, 1.7, 2, 2.5, 3, 4, 5, 6, 7, 8),
+)
+
+
 def log_ticks(lo: float, hi: float) -> list[float]:
-    """Ticks at 1, 2 and 5 times the powers of ten between ``lo`` and ``hi`` (both > 0); also
-    at 1.5, 3 and 7 times them where that gives fewer than four.
+    """Ticks at 1, 2 and 5 times the powers of ten between ``lo`` and ``hi`` (both > 0); at
+    finer steps where that gives fewer than four.
 
     >>> log_ticks(0.3, 12)
     [0.5, 1.0, 2.0, 5.0, 10.0]
     >>> log_ticks(0.4, 4.9)
     [0.5, 0.7, 1.0, 1.5, 2.0, 3.0]
+    >>> log_ticks(0.97, 2.0)
+    [1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0]
     """
     exps = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+    for mantissas in _MANTISSAS:
         ticks = [float(f"{m * 10.0**e:.6g}") for e in exps for m in mantissas]
         ticks = [t for t in ticks if lo <= t <= hi]
         if len(ticks) >= 4:
@@ -88,12 +98,14 @@ def bar_chart(
     reference_label: str = "",
     base: float | None = None,
     value_format: str = "{:.2f}x",
+    axis_range: tuple[float, float] | None = None,
 ) -> Path:
     """Horizontal bars from ``base`` (default: ``reference``) to each value on a log axis, a
     vertical line at ``reference``; PNG at ``path``.
 
     Bars ending at or below ``reference`` are green, above it orange; a value of ``None`` is
-    written as ``-`` without a bar. Returns the path.
+    written as ``-`` without a bar. ``axis_range`` fixes the axis (default: the values and
+    the reference with a margin, at least a decade). Returns the path.
     """
     base = reference if base is None else base
     font, small, big = _font(14), _font(12), _font(17)
@@ -107,7 +119,7 @@ def bar_chart(
     draw.text((width // 2, 14), title, fill=BLACK, font=big, anchor="mt")
 
     known = [v for v in values if v is not None and v > 0]
-    lo, hi = _padded_range([*known, reference, base])
+    lo, hi = axis_range or _padded_range([*known, reference, base])
     axis = _LogAxis(lo, hi, left, left + plot_w)
     bottom = top + row * len(labels)
     for t in log_ticks(lo, hi):
