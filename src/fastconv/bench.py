@@ -631,7 +631,8 @@ def plan_conv(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
     """Method and reason of ``fastconv.conv2d`` (or of both parts of its backward pass)."""
     import fastconv
 
-    p = fastconv.plan(*_conv_args(wl, x, w)[:2], **_conv_args(wl, x, w)[2])
+    xc, wc, kwargs = _conv_args(wl, x, w)
+    p = fastconv.plan(xc, wc, **kwargs)
     if not isinstance(wl, BackwardWorkload):
         return _name(p.method), p.reason
     from fastconv._dispatch import choose_transpose_method, choose_weight_method
@@ -654,8 +655,8 @@ def plan_correlate2d(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, s
     from fastconv import signal
 
     p = signal._Plan2D("correlate2d", x, w, "same", "symm", 0, 1, 1, False)
-    choice = p.resolve(*p.operands(x, w))
-    return _name(choice.method), choice.reason
+    picked = p.resolve(*p.operands(x, w))
+    return _name(picked.method), picked.reason
 
 
 #: How each fastconv call of :data:`IMPLS` says what it runs (by implementation name).
