@@ -24,7 +24,7 @@ from ._dispatch import separable_pays
 from ._numba.border import direct_plane, direct_plane_inplace
 from ._numba.separable import separable_plane
 from ._shapes import output_size
-from ._spec import _per_axis, as_array, check_method
+from ._spec import _per_axis, as_array, check_method, is_dask_array
 from ._threads import num_threads, run_tasks
 from .algorithms import Method, direct, separable
 
@@ -350,6 +350,10 @@ def plan_filter(
     >>> plan_filter(np.zeros((64, 64), np.float32), np.eye(3), mode="valid", stride=2).output_shape
     (31, 31)
     """
+    if is_dask_array(image):  # shapes and dtypes only: no pixel is read
+        image = np.broadcast_to(np.zeros((), image.dtype), image.shape)
+    if is_dask_array(kernel):
+        kernel = kernel.compute()
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
     return _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
@@ -457,6 +461,12 @@ def filter_image(
     >>> filter_image(np.full((4, 4), 200, np.uint8), [[1.0, 1.0]], output=np.float32)[0]
     array([400., 400., 400., 400.], dtype=float32)
     """
+    if is_dask_array(image) or is_dask_array(kernel):
+        from .dask import filter_image as lazy  # a Dask array, computed chunk by chunk
+
+        return lazy(image, kernel, border=border, cval=cval, mode=mode, stride=stride,
+                    channel_axis=channel_axis, output=output, filter_alpha=filter_alpha,
+                    method=method)  # fmt: skip
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
     setup = _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
