@@ -127,8 +127,8 @@ def _fits(value: Any, dtype: np.dtype) -> bool:
 def stride_chunks(chunks: Sequence[int], stride: int) -> tuple[int, ...]:
     """Chunk sizes along one axis moved to multiples of ``stride`` (all but the last).
 
-    Each interior chunk boundary moves to the nearest multiple of ``stride`` (at least one
-    stride past the previous one), so that output chunk ``i`` of a strided convolution is
+    Each interior chunk boundary moves to the nearest multiple of ``stride`` (halves up; at
+    least one stride past the previous one), so that output chunk ``i`` of a strided convolution is
     exactly ``chunk_i / stride`` outputs: those anchored in input chunk ``i``.
 
     Examples
@@ -143,7 +143,7 @@ def stride_chunks(chunks: Sequence[int], stride: int) -> tuple[int, ...]:
     total = sum(chunks)
     bounds = [0]
     for b in itertools.accumulate(chunks[:-1]):
-        aligned = max(stride * round(b / stride), bounds[-1] + stride)
+        aligned = max((b + stride // 2) // stride * stride, bounds[-1] + stride)
         if aligned < total:
             bounds.append(aligned)
     bounds.append(total)
@@ -744,8 +744,8 @@ def _signal_nd(fname, in1, in2, mode, method, axes, stride, dilation, flip: bool
     others = [a for a in range(x.ndim) if a not in conv_axes and k.shape[a] != 1]
     if others:
         raise ValueError(
-            f"fastconv.dask.{fname}: expected in2 to have size 1 along the axes not convolved "
-            f"(it is applied to every slice of in1), got shapes {x.shape} and {k.shape} "
+            f"{fname}: expected in2 to have size 1 along the axes not convolved for a Dask in1 "
+            f"(one kernel for every slice), got shapes {x.shape} and {k.shape} "
             f"(axes={conv_axes})"
         )
     nd = len(conv_axes)
@@ -756,9 +756,9 @@ def _signal_nd(fname, in1, in2, mode, method, axes, stride, dilation, flip: bool
         ext[a] = extent(k.shape[a], d)
     if signal._swap_needed(fname, mode, x.shape, tuple(ext), conv_axes):
         raise ValueError(
-            f"fastconv.dask.{fname}: mode='valid' needs in1 at least as large as the (dilated) "
-            f"in2 along every axis, got shapes {x.shape} and {k.shape} (SciPy would swap them; "
-            "compute such a call in memory)"
+            f"{fname}: expected in1 at least as large as the dilated in2 along every axis for "
+            f"mode='valid' on a Dask array (SciPy would swap them; compute such a call in "
+            f"memory), got shapes {x.shape} and {tuple(ext)}"
         )
     geo = {}
     for a, s, d in zip(conv_axes, strides, dilations):
@@ -847,9 +847,9 @@ def _signal_2d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, fli
     ext = tuple(extent(n, d) for n, d in zip(k.shape, dilations))
     if isinstance(mode, str) and signal._swap_needed(fname, mode, x.shape, ext, (0, 1)):
         raise ValueError(
-            f"fastconv.dask.{fname}: mode='valid' needs in1 at least as large as the (dilated) "
-            f"in2 along both axes, got shapes {x.shape} and {k.shape} (SciPy would swap them; "
-            "compute such a call in memory)"
+            f"{fname}: expected in1 at least as large as the dilated in2 along both axes for "
+            f"mode='valid' on a Dask array (SciPy would swap them; compute such a call in "
+            f"memory), got shapes {x.shape} and {ext}"
         )
     mode = signal._check_mode(fname, mode, TypeError)
     bnd = signal._check_boundary(fname, boundary)
