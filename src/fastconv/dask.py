@@ -38,6 +38,10 @@ is read where it lies. Axes that are not convolved (batch; channels of an image)
 chunks, except the channel axis of ``conv*d`` and of a colour image, which is made one chunk
 (each output reads every input channel of its group).
 
+:func:`read_image` opens Zarr arrays and (Big)TIFF files lazily and :func:`write_image` computes
+a Dask array into a Zarr store or a tiled TIFF block by block, atomically (a temporary name, then
+a rename): store to store, on a laptop or a cluster, as ``fastconv apply`` does.
+
 Dask is an optional dependency (``pip install "fastconv[dask]"``); ``import fastconv`` never
 imports it.
 """
@@ -55,8 +59,10 @@ import numpy as np
 
 from . import _shapes
 from ._spec import _per_axis, as_array, check_method, is_dask_array
+from ._stream import Written, read_image, write_image
 
 __all__ = [
+    "Written",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -66,7 +72,9 @@ __all__ = [
     "correlate2d",
     "filter_image",
     "is_dask_array",
+    "read_image",
     "stride_chunks",
+    "write_image",
 ]
 
 #: PyTorch's padding modes -> the border names of :func:`fastconv.image.border_index`
