@@ -510,3 +510,137 @@ def test_zarr_to_zarr_larger_than_the_memory_limit_stays_under_it(client, tmp_pa
             + f" ({seconds:.1f} s, {nbytes / 2**20 / seconds:.0f} MiB/s)"
         )
     assert peak < MEMORY_LIMIT
+
+
+# --------------------------------------------------------------------------------------------
+# fastconv apply on Zarr stores and TIFF files
+
+
+_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(fastconv.__path__[0]), os.environ.get("PYTHONPATH", "")]
+    ),
+}
+
+
+def _apply(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fastconv", "apply", *args], capture_output=True,
+                          text=True, timeout=timeout, env=_ENV)  # fmt: skip
+
+
+def _zarr_image(path, image, chunks):
+    zarr = pytest.importorskip("zarr")
+    z = zarr.create_array(str(path), shape=image.shape, chunks=chunks, dtype=image.dtype)
+    z[...] = image
+    return path
+
+
+def test_apply_zarr_to_zarr_streams_on_local_threads(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    image = (rng(50).random((300, 250)) * 60000).astype(np.uint16)
+    src = _zarr_image(tmp_path / "in.zarr", image, (64, 64))
+    out = tmp_path / "out.zarr"
+    done = _apply(str(src), "-k", "gaussian:7,1.5", "-o", str(out), "--chunks", "100,90",
+                  "--stride", "2", "--border", "wrap")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "read   " in done.stdout and "(Zarr, 9 blocks of 100×90)" in done.stdout
+    assert "on Dask's local threads" in done.stdout and "wrote  " in done.stdout
+    expected = fastconv.filter_image(image, kernels.gaussian(7, 1.5), stride=2, border="wrap")
+    same(zarr.open_array(str(out), mode="r")[...], expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zarr", "out.zarr"]
+
+
+def test_apply_tiff_to_tiff_on_an_existing_scheduler_with_a_progress_bar(client, tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    rgb = (rng(51).random((333, 290, 3)) * 255).astype(np.uint8)
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, rgb, tile=(64, 64), photometric="rgb")
+    out = tmp_path / "out.tif"
+    address = client.scheduler.address
+    done = _apply(str(src), "-k", "1 2 0; -1 3 1; 0 0 2", "-o", str(out), "--scheduler", address,
+                  "--chunks", "128", "--progress")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"on the scheduler at {address} (2 workers)" in done.stdout
+    assert "100%" in done.stderr and "band" in done.stderr
+    kernel = kernels.parse("1 2 0; -1 3 1; 0 0 2")
+    same(tifffile.imread(out), fastconv.filter_image(rgb, kernel))
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].is_tiled and tif.pages[0].photometric == 2  # RGB, tiled
+
+
+def test_apply_with_a_local_cluster_of_workers(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    image = rng(52).standard_normal((260, 300)).astype(np.float32)
+    src = _zarr_image(tmp_path / "in.zarr", image, (100, 100))
+    out = tmp_path / "edges.tif"
+    done = _apply(str(src), "-k", "sobel-x", "-o", str(out), "--workers", "2", "--mode", "valid")
+    assert done.returncode == 0, done.stderr
+    assert "on a local cluster of 2 worker processes" in done.stdout
+    same(tifffile.imread(out), fastconv.filter_image(image, kernels.sobel_x(), mode="valid"))
+
+
+def test_apply_streaming_errors_are_one_line(tmp_path):
+    image = np.zeros((40, 30), np.float32)
+    src = _zarr_image(tmp_path / "in.zarr", image, (20, 20))
+    (tmp_path / "taken.zarr").mkdir()
+    cases = [
+        (["-o", str(tmp_path / "taken.zarr")], 2, "exists; pass --overwrite to replace it"),
+        (
+            ["-o", str(tmp_path / "o.zarr"), "--workers", "2", "--scheduler", "tcp://x:1"],
+            2,
+            "--workers and --scheduler: expected one of them, got both",
+        ),
+        (["-o", str(tmp_path / "o.zarr"), "--chunks", "0"], 2, "--chunks: expected N or NY,NX"),
+        (["-o", str(tmp_path / "o.png")], 2, "expected a Zarr store (.zarr) or a TIFF file"),
+        (["-o", str(src), "--overwrite"], 2, "refusing to write onto the input"),
+        (["-o", str(tmp_path / "o.zarr"), "--border", "edge"], 2, "invalid choice"),
+    ]
+    for extra, status, message in cases:
+        done = _apply(str(src), "-k", "box:3", *extra)
+        assert done.returncode == status, (extra, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / "group.zarr"), mode="w")
+    group.create_array("image", shape=(4, 4), dtype="f4")
+    done = _apply(str(tmp_path / "group.zarr"), "-k", "box:3", "-o", str(tmp_path / "g.zarr"))
+    assert done.returncode == 1 and "expected a Zarr array, got a group" in done.stderr
+    assert "arrays: image" in done.stderr
+
+
+def test_apply_interrupted_leaves_nothing_under_the_final_name(tmp_path):
+    image = rng(53).standard_normal((2048, 2048)).astype(np.float32)
+    src = _zarr_image(tmp_path / "in.zarr", image, (128, 128))
+    out = tmp_path / "out.zarr"
+    args = [sys.executable, "-m", "fastconv", "apply", str(src), "-k", "gaussian:41,8", "-o",
+            str(out), "--method", "direct", "--chunks", "256"]  # fmt: skip
+    for sig in (signals.SIGKILL, signals.SIGINT):
+        before = set(os.listdir(tmp_path))
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_ENV)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            started = [
+                n for n in set(os.listdir(tmp_path)) - before if n.startswith("out.zarr.tmp-")
+            ]
+            if started and (tmp_path / started[0] / "zarr.json").exists():
+                break  # the blocks are being computed and written
+            time.sleep(0.01)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert not out.exists()  # never a half-written output under the final name
+        left = set(os.listdir(tmp_path)) - before
+        if sig == signals.SIGINT:  # cleaned up on the way out
+            assert left == set() and b"interrupted; nothing written" in err, (left, err)
+        else:  # killed outright: only the temporary store, under its own name, remains
+            assert all(n.startswith("out.zarr.tmp-") for n in left) and left
+    done = _apply(str(src), "-k", "box:3", "-o", str(out))
+    assert done.returncode == 0 and out.is_dir()
+    stamp = (out / "zarr.json").stat().st_mtime_ns
+    done = _apply(str(src), "-k", "box:5", "-o", str(out), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert (out / "zarr.json").stat().st_mtime_ns != stamp
+    zarr = pytest.importorskip("zarr")
+    same(zarr.open_array(str(out), mode="r")[:50, :50],
+         fastconv.filter_image(image[:60, :60], kernels.box(5))[:50, :50])  # fmt: skip
