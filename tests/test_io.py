@@ -1,25 +1,29 @@
 """Image files: round trips for every format and bit depth, modes, EXIF orientation, the
-decompression-bomb limit, and the guarantees of write_image (atomic, never clobbering)."""
+decompression-bomb limit, and the guarantees of write_image (atomic, never clobbering).
+16-bit colour needs no OpenCV; where OpenCV is installed, files are exchanged with it."""
 
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+import tifffile
+from PIL import Image, ImageOps, PngImagePlugin
 
 from fastconv.io import ImageFormatError, ImageTooLargeError, read_image, write_image
 
 try:
-    import cv2  # noqa: F401
+    import cv2
 
     HAVE_CV2 = True
 except ImportError:
     HAVE_CV2 = False
 
-needs_cv2 = pytest.mark.skipif(not HAVE_CV2, reason="16-bit colour needs OpenCV")
+needs_cv2 = pytest.mark.skipif(not HAVE_CV2, reason="OpenCV (an optional peer) is not installed")
 
 
 def smooth(shape: tuple[int, ...], dtype=np.uint8, seed: int = 0) -> np.ndarray:
@@ -76,18 +80,120 @@ def test_16bit_gray_round_trip_is_exact(tmp_path: Path, suffix: str) -> None:
     np.testing.assert_array_equal(back, image)
 
 
-@needs_cv2
 @pytest.mark.parametrize("suffix", ["png", "tif"])
 @pytest.mark.parametrize("channels", [3, 4])
 def test_16bit_colour_round_trip_is_exact(tmp_path: Path, suffix: str, channels: int) -> None:
     image = np.random.default_rng(3).integers(0, 65536, (5, 8, channels)).astype(np.uint16)
-    image[0, 0] = (1, 2, 3, 4)[:channels]  # channel order survives OpenCV's BGR
+    image[0, 0] = (1, 2, 3, 4)[:channels]  # channel order
     write_image(tmp_path / f"c16.{suffix}", image)
     back = read_image(tmp_path / f"c16.{suffix}")
-    assert back.dtype == np.uint16
+    assert back.dtype == np.uint16 and back.flags.c_contiguous
     np.testing.assert_array_equal(back, image)
     eight = read_image(tmp_path / f"c16.{suffix}", mode="RGB")  # Pillow's 8 bits, on request
     assert eight.dtype == np.uint8 and eight.shape == (5, 8, 3)
+    np.testing.assert_array_equal(eight, image[..., :3] >> 8)  # the file holds what it should
+
+
+def test_16bit_colour_png_needs_no_second_decode_by_pillow(tmp_path: Path, monkeypatch) -> None:
+    """The orientation of a 16-bit colour PNG comes from its eXIf chunk wherever it is, found by
+    fastconv's codec: Pillow does not decode the pixels again to look for it."""
+    image = np.random.default_rng(8).integers(0, 65536, (4, 6, 3)).astype(np.uint16)
+    write_image(tmp_path / "plain.png", image)
+    data = (tmp_path / "plain.png").read_bytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    payload = exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif") else exif.tobytes()
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + payload))
+    (tmp_path / "rotated.png").write_bytes(data[:-12] + chunk + data[-12:])  # after the IDAT
+
+    def no_load(self):
+        raise AssertionError("Pillow decoded the pixels")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_load)
+    np.testing.assert_array_equal(read_image(tmp_path / "plain.png"), image)
+    np.testing.assert_array_equal(read_image(tmp_path / "rotated.png"), np.rot90(image, -1))
+    monkeypatch.undo()
+    with Image.open(tmp_path / "rotated.png") as im:  # Pillow agrees on the orientation
+        expected = np.asarray(ImageOps.exif_transpose(im))
+    np.testing.assert_array_equal(read_image(tmp_path / "rotated.png") >> 8, expected)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_16bit_colour_tiff_orientation_tag_is_applied(tmp_path: Path, orientation) -> None:
+    image = np.random.default_rng(9).integers(0, 65536, (4, 6, 3)).astype(np.uint16)
+    path = tmp_path / "oriented.tif"
+    tifffile.imwrite(path, image, photometric="rgb", extratags=[(274, "H", 1, orientation)])
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im))  # Pillow's 8 bits, turned
+    back = read_image(path)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back >> 8, expected)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"byteorder": ">"},
+        {"compression": None},
+        {"compression": "zlib", "predictor": True, "rowsperstrip": 2},
+        {"tile": (16, 16)},
+    ],
+)
+def test_16bit_colour_tiff_layouts(tmp_path: Path, options) -> None:
+    image = np.random.default_rng(10).integers(0, 65536, (20, 17, 3)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "x.tif", image, photometric="rgb", metadata=None, **options)
+    back = read_image(tmp_path / "x.tif")
+    assert back.dtype == np.uint16 and back.flags.c_contiguous
+    np.testing.assert_array_equal(back, image)
+
+
+def test_16bit_colour_tiff_without_its_codec_says_what_to_install(tmp_path: Path) -> None:
+    path = tmp_path / "lzw.tif"
+    image = np.zeros((4, 5, 3), np.uint16)
+    tifffile.imwrite(path, image, photometric="rgb", compression=None, metadata=None)
+    with tifffile.TiffFile(path, mode="r+b") as tif:  # claim LZW, which needs imagecodecs
+        tif.pages[0].tags["Compression"].overwrite(5)
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImageFormatError, match=r"lzw\.tif' has 16-bit colour compressed as "
+                           r"LZW, .* imagecodecs installed .*; or pass mode='RGB'"):  # fmt: skip
+            read_image(path)
+    else:
+        with pytest.raises(ImageFormatError, match=r"lzw\.tif' could not be decoded"):
+            read_image(path)
+
+
+def test_16bit_colour_limits_and_damage(tmp_path: Path, monkeypatch) -> None:
+    write_image(tmp_path / "big.png", np.zeros((40, 50, 3), np.uint16))
+    write_image(tmp_path / "big.tif", np.zeros((40, 50, 4), np.uint16))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    for name in ("big.png", "big.tif"):
+        with pytest.raises(ImageTooLargeError, match=r"decompression-bomb limit of 1000 pixels"):
+            read_image(tmp_path / name)
+    monkeypatch.undo()
+    cut = tmp_path / "cut.png"
+    write_image(cut, np.random.default_rng(11).integers(0, 65536, (64, 64, 3)).astype(np.uint16))
+    cut.write_bytes(cut.read_bytes()[:300])
+    with pytest.raises(ImageFormatError, match=r"cut\.png' could not be decoded: the file ends"):
+        read_image(cut)
+
+
+@needs_cv2
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_colour_files_are_exchanged_with_opencv(tmp_path, suffix, channels) -> None:
+    y, x = np.mgrid[0:30, 0:41]
+    image = np.stack([y * 2000, x * 1500, (x * y * 37) % 65536, 65535 - y * 900], -1)
+    image = image[..., :channels].astype(np.uint16)
+    image[0, 0] = (1, 2, 3, 4)[:channels]
+    bgr = np.ascontiguousarray(image[..., [2, 1, 0, 3][:channels]])
+    assert cv2.imwrite(str(tmp_path / f"by-cv2.{suffix}"), bgr)  # its TIFF is LZW
+    if suffix == "png":
+        np.testing.assert_array_equal(read_image(tmp_path / "by-cv2.png"), image)
+    write_image(tmp_path / f"by-us.{suffix}", image)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / f"by-us.{suffix}"), -1), bgr)
 
 
 def test_float32_tiff_round_trip(tmp_path: Path) -> None:
@@ -252,6 +358,7 @@ def test_the_file_appears_complete_under_its_final_name(tmp_path: Path, monkeypa
         ("x.png", np.zeros((2, 2, 5), np.uint8), r"expected an \(H, W\) grayscale .* \(2, 2, 5\)"),
         ("x.png", np.zeros((0, 2), np.uint8), r"expected a non-empty image"),
         ("x.png", np.zeros((2, 2, 2), np.uint16), r"16-bit gray \+ alpha cannot be written"),
+        ("x.tif", np.zeros((2, 2, 2), np.uint16), r"16-bit gray \+ alpha cannot be written"),
     ],
 )
 def test_unwritable_arrays_and_names(tmp_path: Path, name, array, message) -> None:

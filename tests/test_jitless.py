@@ -34,6 +34,7 @@ def test_jitless_subset_passes() -> None:
             str(TESTS / "test_image.py"),
             str(TESTS / "test_grad.py"),
             str(TESTS / "test_signal_extras.py"),
+            str(TESTS / "test_png16.py"),
         ],
         env=env,
         capture_output=True,

@@ -103,7 +103,7 @@ def _geometry(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _write_text(text: str, out: str | None) -> None:
-    from ._explain.files import atomic_write
+    from ._files import atomic_write
 
     text = text if text.endswith("\n") else text + "\n"
     if out is None:

@@ -1,4 +1,4 @@
-"""Image files: read them into NumPy arrays and write arrays back, with Pillow.
+"""Image files: read them into NumPy arrays and write arrays back.
 
 :func:`read_image` returns ``(H, W)`` grayscale, ``(H, W, 2)`` gray + alpha, ``(H, W, 3)`` RGB
 or ``(H, W, 4)`` RGBA arrays, ``uint8``, or ``uint16`` for 16-bit files, from PNG, JPEG, TIFF,
@@ -10,22 +10,26 @@ atomically (a temporary file in the same folder, then a rename, so a reader neve
 file and a failed write leaves nothing behind), and never replaces an existing file unless
 ``overwrite=True``.
 
-Pillow holds at most 8 bits per colour channel; 16-bit *colour* files are read and written
-through OpenCV when it is installed (``pip install opencv-python-headless``) and refused with a
-clear message otherwise. 16-bit grayscale needs Pillow only.
+Who handles what: Pillow opens every file — format, size (so the bomb limit is checked before
+any pixel is decoded), mode and EXIF orientation — and decodes and encodes everything it holds
+exactly. Pillow keeps at most 8 bits per *colour* channel, so the pixels of 16-bit RGB and RGBA
+files go elsewhere: PNG through fastconv's own codec (:mod:`fastconv._png16`, which also hands
+Pillow an ``eXIf`` chunk found after the image data), TIFF through ``tifffile``. 16-bit
+grayscale needs Pillow only. Writing goes through :func:`fastconv._files.atomic_write`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from . import _png16
+from ._files import atomic_write
 
 __all__ = ["ImageFormatError", "ImageTooLargeError", "read_image", "write_image"]
 
@@ -110,24 +114,61 @@ def _is_16bit_colour(im: Image.Image) -> bool:
     return False
 
 
-def _read_16bit_colour(path: Path) -> np.ndarray:
-    try:
-        import cv2
-    except ImportError:
+def _read_16bit_colour(im: Image.Image, path: Path) -> np.ndarray:
+    """The pixels of a 16-bit RGB(A) PNG or TIFF that Pillow opened (and would reduce to 8
+    bits), ``(H, W, 3 or 4)`` native ``uint16``."""
+    if im.format == "PNG":
+        with open(path, "rb") as fh:
+            try:
+                a, exif = _png16.read_png16(fh, max_pixels=Image.MAX_IMAGE_PIXELS)
+            except _png16.PNGTooLargeError as exc:  # Pillow's open checked this already
+                raise ImageTooLargeError(
+                    f"read_image: {str(path)!r} is larger than Pillow's decompression-bomb "
+                    f"limit of {Image.MAX_IMAGE_PIXELS} pixels (PIL.Image.MAX_IMAGE_PIXELS; "
+                    f"{exc})"
+                ) from None
+        # Pillow finds an eXIf chunk after the image data only by decoding the pixels again
+        im.info.setdefault("exif", exif)
+    elif im.format == "TIFF":
+        a = _read_tiff16(path)
+    else:
+        raise ImageFormatError(f"read_image: {str(path)!r}: 16-bit colour {im.format} files "
+                               "cannot be read; pass mode='RGB' to read 8 bits")  # fmt: skip
+    if a.ndim != 3 or a.shape[2] != len(im.mode):
         raise ImageFormatError(
-            f"read_image: {str(path)!r} has 16-bit colour, which Pillow reduces to 8 bits; "
-            "install OpenCV (pip install opencv-python-headless) to read it, or pass "
-            "mode='RGB' to accept 8 bits"
-        ) from None
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # TIFF tag chatter
-    try:
-        a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-    if a is None or a.dtype != np.uint16 or a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ImageFormatError(f"read_image: OpenCV could not read {str(path)!r} at 16 bits")
-    return a[..., [2, 1, 0, 3][: a.shape[2]]]  # BGR(A) -> RGB(A)
+            f"read_image: {str(path)!r} holds {im.mode} pixels by its header, but its image "
+            f"data has shape {a.shape}"
+        )
+    return a
+
+
+def _read_tiff16(path: Path) -> np.ndarray:
+    """The first page of a 16-bit RGB(A) TIFF, through tifffile."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        try:
+            a = page.asarray()
+        except ValueError as exc:
+            if "imagecodecs" not in str(exc):
+                raise
+            raise ImageFormatError(
+                f"read_image: {str(path)!r} has 16-bit colour compressed as "
+                f"{getattr(page.compression, 'name', page.compression)}, which tifffile "
+                "decodes only with imagecodecs installed (pip install imagecodecs); or pass "
+                "mode='RGB' to read 8 bits through Pillow"
+            ) from None
+        axes = page.axes
+    if axes != "YXS":
+        raise ImageFormatError(
+            f"read_image: expected the first page of {str(path)!r} to be one image with "
+            f"samples per pixel, got axes {axes!r} of shape {a.shape}"
+        )
+    if a.dtype.kind != "u" or a.dtype.itemsize != 2:
+        raise ImageFormatError(f"read_image: expected 16-bit samples in {str(path)!r}, got "
+                               f"{a.dtype}")  # fmt: skip
+    return np.ascontiguousarray(a, dtype=np.uint16)
 
 
 def _to_array(im: Image.Image) -> np.ndarray:
@@ -223,12 +264,12 @@ def read_image(path: str | os.PathLike[str], *, mode: str | None = None) -> np.n
         sixteen_bit_colour = _is_16bit_colour(im)  # before anything loads and drops the tiles
         try:
             if sixteen_bit_colour and mode is None:
-                a = _read_16bit_colour(p)
+                a = _read_16bit_colour(im, p)
             else:
                 im.load()
                 a = _to_array(im)
         except (OSError, SyntaxError, ValueError) as exc:
-            if isinstance(exc, ImageFormatError):
+            if isinstance(exc, ImageFormatError | ImageTooLargeError):
                 raise
             raise ImageFormatError(f"read_image: {str(p)!r} could not be decoded: {exc}") from None
         try:
@@ -244,7 +285,7 @@ def read_image(path: str | os.PathLike[str], *, mode: str | None = None) -> np.n
 
 
 def _pillow_image(a: np.ndarray, fmt: str, path: Path) -> Image.Image | None:
-    """The Pillow image for ``a``, or ``None`` where OpenCV must write it (16-bit colour)."""
+    """The Pillow image for ``a``, or ``None`` for 16-bit colour, which Pillow cannot hold."""
     where = f"write_image: {str(path)!r}"
     if a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
@@ -284,20 +325,22 @@ def _pillow_image(a: np.ndarray, fmt: str, path: Path) -> Image.Image | None:
     )
 
 
-def _encode_16bit_colour(a: np.ndarray, fmt: str, path: Path) -> bytes:
-    try:
-        import cv2
-    except ImportError:
-        raise ImageFormatError(
-            f"write_image: {str(path)!r}: 16-bit colour needs OpenCV "
-            "(pip install opencv-python-headless); Pillow holds 8 bits per colour channel"
-        ) from None
-    bgr = np.ascontiguousarray(a[..., [2, 1, 0, 3][: a.shape[2]]])
-    ext = ".png" if fmt == "PNG" else ".tif"
-    ok, data = cv2.imencode(ext, bgr)
-    if not ok:
-        raise ImageFormatError(f"write_image: OpenCV could not encode {str(path)!r}")
-    return data.tobytes()
+def _write_16bit_colour(fh: Any, a: np.ndarray, fmt: str) -> None:
+    """Write ``(H, W, 3 or 4)`` ``uint16`` as PNG (fastconv's codec) or TIFF (tifffile)."""
+    if fmt == "PNG":
+        _png16.write_png16(fh, a)
+        return
+    import tifffile
+
+    tifffile.imwrite(
+        fh,
+        np.ascontiguousarray(a),
+        photometric="rgb",
+        extrasamples=("unassalpha",) if a.shape[2] == 4 else None,
+        compression="zlib",  # deflate, as Pillow writes TIFF; with the horizontal predictor
+        predictor=True,
+        metadata=None,  # no tifffile JSON in the ImageDescription tag
+    )
 
 
 def write_image(path: str | os.PathLike[str], array: Any, *, overwrite: bool = False) -> None:
@@ -310,7 +353,7 @@ def write_image(path: str | os.PathLike[str], array: Any, *, overwrite: bool = F
         and ``.webp``, written lossless). The folder must exist.
     array : array_like
         ``(H, W)`` grayscale, ``(H, W, 2)`` gray + alpha, ``(H, W, 3)`` RGB or ``(H, W, 4)``
-        RGBA; ``uint8`` (bool as 0/255), ``uint16`` (PNG and TIFF; colour needs OpenCV), or
+        RGBA; ``uint8`` (bool as 0/255), ``uint16`` (PNG and TIFF; not gray + alpha), or
         ``float32`` grayscale (TIFF).
     overwrite : bool, default False
         Replace an existing file. Without it an existing ``path`` is never touched.
@@ -349,44 +392,20 @@ def write_image(path: str | os.PathLike[str], array: Any, *, overwrite: bool = F
         )
     a = np.asarray(array)
     image = _pillow_image(a, fmt, p)
-    encoded = _encode_16bit_colour(a, fmt, p) if image is None else None
     if not overwrite and p.exists():
         raise FileExistsError(f"write_image: {str(p)!r} exists; pass overwrite=True to replace it")
-    folder = p.parent
-    tmp = folder / f".{p.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if encoded is not None:
-                fh.write(encoded)
-            else:
-                image.save(fh, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, p)
+
+    def write(fh: Any) -> None:
+        if image is None:
+            _write_16bit_colour(fh, a, fmt)
         else:
-            _link_no_clobber(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            image.save(fh, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
 
-
-def _link_no_clobber(tmp: Path, path: Path) -> None:
-    """Move ``tmp`` to ``path`` unless ``path`` exists, atomically where the file system
-    supports hard links (``link`` fails on an existing name; ``rename`` would replace it)."""
     try:
-        os.link(tmp, path)
-    except FileExistsError:
+        atomic_write(p, write, overwrite=bool(overwrite))
+    except FileExistsError:  # appeared while this was writing
+        if overwrite:
+            raise
         raise FileExistsError(
-            f"write_image: {str(path)!r} exists; pass overwrite=True to replace it"
+            f"write_image: {str(p)!r} exists; pass overwrite=True to replace it"
         ) from None
-    except OSError:  # no hard links here (some network and FAT file systems)
-        if path.exists():
-            raise FileExistsError(
-                f"write_image: {str(path)!r} exists; pass overwrite=True to replace it"
-            ) from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)

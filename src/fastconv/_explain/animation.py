@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .files import atomic_write
+from .._files import atomic_write
 from .scatter import ScatterTrace, scatter_trace
 from .text import fmt, index_text, span
 from .trace import Trace, build_trace
