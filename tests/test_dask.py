@@ -646,3 +646,25 @@ def test_apply_interrupted_leaves_nothing_under_the_final_name(tmp_path):
     zarr = pytest.importorskip("zarr")
     same(zarr.open_array(str(out), mode="r")[:50, :50],
          fastconv.filter_image(image[:60, :60], kernels.box(5))[:50, :50])  # fmt: skip
+
+
+def _fail_on_last_block(block, block_info=None):
+    if block_info[0]["chunk-location"] == tuple(n - 1 for n in block_info[0]["num-chunks"]):
+        raise RuntimeError("disk full (simulated)")
+    return block
+
+
+@pytest.mark.parametrize("name", ["out.zarr", "out.tif"])
+def test_write_image_failing_midway_leaves_no_output_and_no_temporary(tmp_path, name):
+    image = da.from_array(rng(54).standard_normal((600, 500)).astype(np.float32), chunks=100)
+    failing = fd.filter_image(image, kernels.box(3)).map_blocks(_fail_on_last_block, dtype="f4")
+    with pytest.raises(RuntimeError, match="disk full"):
+        fd.write_image(failing, tmp_path / name)
+    assert os.listdir(tmp_path) == []
+    written = fd.write_image(fd.filter_image(image, kernels.box(3)), tmp_path / name)
+    assert os.listdir(tmp_path) == [name] and written.path == tmp_path / name
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        fd.write_image(image, tmp_path / name)
+    fd.write_image(image, tmp_path / name, overwrite=True)
+    same(fd.read_image(tmp_path / name).compute(**SYNC), image.compute(**SYNC))
+    assert os.listdir(tmp_path) == [name]

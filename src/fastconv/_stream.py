@@ -4,10 +4,11 @@
 pixels (each block is read where it is computed, by path, so worker processes on other
 machines read it too when the path is on a shared file system); other image files are read
 into memory with :func:`fastconv.io.read_image` and wrapped. :func:`write_image` computes a
-Dask array block by block into a Zarr store or a tiled (Big)TIFF file, atomically: everything
-is written under a temporary name beside the target (``OUT.tmp-XXXXXXXX``), renamed only when
-complete, and removed if the run fails or is interrupted -- the final name never holds half an
-image. Both are re-exported by :mod:`fastconv.dask`.
+Dask array block by block into a Zarr store or a tiled (Big)TIFF file, atomically: a store is
+written under a temporary name beside the target (``OUT.tmp-XXXXXXXX``), a TIFF file through
+:func:`fastconv._files.atomic_write`; either is renamed only when complete and removed if the
+run fails or is interrupted -- the final name never holds half an image. Both are re-exported
+by :mod:`fastconv.dask`.
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ def _tiles(band: np.ndarray, tile: int) -> Iterator[np.ndarray]:
             yield band[r : r + tile, c : c + tile]
 
 
-def _write_tiff(array, tmp: Path, client: Any, bar_factory) -> int:
+def _write_tiff(array, tmp: Any, client: Any, bar_factory) -> int:
     """Row bands of whole tiles, computed on the cluster (the next while this one is written)
     and written tile by tile in the file's order."""
     import tifffile
@@ -321,7 +322,8 @@ def _remove(path: Path) -> None:
 
 
 def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
-    """Give the finished ``tmp`` its final name; never replace ``target`` unless asked."""
+    """Give the finished store ``tmp`` (a folder) its final name; never replace ``target``
+    unless asked, and then only once ``tmp`` is complete."""
     exists = f"write_image: {str(target)!r} exists; pass overwrite=True to replace it"
     if tmp.is_dir():
         if target.exists() or target.is_symlink():
@@ -343,15 +345,7 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
                 raise FileExistsError(exists) from exc
             raise
         return
-    if overwrite:
-        os.replace(tmp, target)
-        return
-    from .io import _link_no_clobber
-
-    try:
-        _link_no_clobber(tmp, target)
-    except FileExistsError:
-        raise FileExistsError(exists) from None
+    raise AssertionError("files go through fastconv._files.atomic_write")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -423,14 +417,23 @@ def write_image(array: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         return _progress(total, progress, f"writing {target.name}", unit)
 
     start = time.perf_counter()
+    if suffix in TIFF_SUFFIXES:  # one file: the house's atomic writer
+        from ._files import atomic_write
+
+        counted: list[int] = []
+        try:
+            atomic_write(target, lambda fh: counted.append(_write_tiff(array, fh, client,
+                                                                       bar_factory)),
+                         overwrite=overwrite)  # fmt: skip
+        except FileExistsError:
+            raise FileExistsError(
+                f"write_image: {str(target)!r} exists; pass overwrite=True to replace it"
+            ) from None
+        return Written(target, "tiff", counted[0], time.perf_counter() - start)
     try:
-        if suffix in ZARR_SUFFIXES:
-            blocks = _write_zarr(array, tmp, client, bar_factory)
-        else:
-            blocks = _write_tiff(array, tmp, client, bar_factory)
+        blocks = _write_zarr(array, tmp, client, bar_factory)
         _publish(tmp, target, overwrite)
     except BaseException:
         _remove(tmp)
         raise
-    fmt = "zarr" if suffix in ZARR_SUFFIXES else "tiff"
-    return Written(target, fmt, blocks, time.perf_counter() - start)
+    return Written(target, "zarr", blocks, time.perf_counter() - start)
