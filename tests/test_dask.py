@@ -668,3 +668,23 @@ def test_write_image_failing_midway_leaves_no_output_and_no_temporary(tmp_path, 
     fd.write_image(image, tmp_path / name, overwrite=True)
     same(fd.read_image(tmp_path / name).compute(**SYNC), image.compute(**SYNC))
     assert os.listdir(tmp_path) == [name]
+
+
+def test_bench_w11_runs_only_when_named_and_reports_ratios(monkeypatch):
+    from fastconv import bench, bench_dask
+
+    calls = []
+    monkeypatch.setattr(bench_dask, "main", lambda argv: calls.append(argv) or 0)
+    assert bench.main(["--workloads", "W11", "--quick", "--json", "w11.json"]) == 0
+    assert calls == [["--quick", "--json", "w11.json"]]
+    assert "W11" not in [wl.name for wl in bench.WORKLOADS]  # not in the default run
+    runs = [
+        bench_dask.Run("fastconv", "gaussian 9x9", 2, [4.0, 5.0, 6.0], [300 * 2**20]),
+        bench_dask.Run("dask-image", "gaussian 9x9", 2, [12.0, 15.0], [400 * 2**20]),
+        bench_dask.Run("fastconv", "gaussian 9x9", 1, [9.0], [300 * 2**20]),
+    ]
+    table = bench_dask.format_report(runs, 16384)
+    row = next(
+        line for line in table.splitlines() if line.startswith("gaussian 9x9") and " 2 " in line
+    )
+    assert row.split() == ["gaussian", "9x9", "2", "5.00", "215", "13.50", "80", "0.37", "300/400"]
