@@ -108,22 +108,27 @@ def test_filter_image_valid_mode_colour_alpha_and_channel_axis():
 
 
 def test_filter_image_fft_path_for_large_kernels():
+    from fastconv.image import plan_filter
+
     image = rng(6).standard_normal((150, 140))
     kernel = rng(7).standard_normal((41, 37))
     lazy = fd.filter_image(da.from_array(image, chunks=(64, 60)), kernel, border="mirror")
-    assert _block_functions(lazy) == ["_FilterFFTBlock"]  # auto: the cost model prefers it
+    assert [fn.method for fn in _block_functions(lazy, objects=True)] == ["auto"]
+    region = image[: 64 + 40, : 60 + 36]  # a block's region: the in-memory rule takes the FFT
+    assert plan_filter(region, kernel, mode="valid").method == "fft"
     same(lazy.compute(**SYNC), fastconv.filter_image(image, kernel, border="mirror"))
     forced = fd.filter_image(da.from_array(image, chunks=50), kernels.box(3), method="fft")
     same(forced.compute(**SYNC), fastconv.filter_image(image, kernels.box(3)))
 
 
-def _block_functions(lazy) -> list[str]:
-    """Type names of the functions computing the blocks of ``lazy`` (one per pass)."""
+def _block_functions(lazy, objects: bool = False) -> list:
+    """The functions computing the blocks of ``lazy`` (one per pass), or their type names."""
     found = []
     for key in lazy.dask:
         if isinstance(key, str) and "-fn-" in key:
             value = lazy.dask[key]
-            found.append(type(getattr(value, "value", value)).__name__)
+            fn = getattr(value, "value", value)
+            found.append(fn if objects else type(fn).__name__)
     return found
 
 

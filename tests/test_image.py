@@ -284,6 +284,54 @@ def test_drawn_problems_match_ndimage(h, w, kh, kw, border, stride, mode, rank_o
     assert_matches(result, expected, np.float64)
 
 
+# ----------------------------------------------------------------------------------- fft
+
+
+@pytest.mark.parametrize("border", MODES)
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_large_kernels_run_through_the_fft_and_match_ndimage(border, dtype) -> None:
+    rng = np.random.default_rng(21)
+    shape = (128, 140, 3) if dtype == "uint8" else (128, 140)
+    image = random_image(rng, shape, dtype)
+    kernel = rng.standard_normal((25, 25)) / 25
+    p = plan_filter(image, kernel, border=border, cval=7)
+    assert p.method == "fft" and ("overlap-save" in p.reason or "FFT" in p.reason), p.reason
+    result = filter_image(image, kernel, border=border, cval=7)
+    compute = np.float32 if dtype == "float32" else np.float64
+    assert_matches(result, oracle(image, kernel, border, 7), np.dtype(compute))
+
+
+def test_fft_auto_rule_is_the_signal_engines() -> None:
+    """One cost model and one precision rule: filter_image picks the FFT where correlate2d
+    does, and not for an image holding NaN (an FFT spreads it to every output)."""
+    rng = np.random.default_rng(22)
+    image = rng.standard_normal((512, 512)).astype(np.float32)
+    for k in (5, 9, 31):
+        kernel = rng.standard_normal((k, k)).astype(np.float32)
+        expected = fastconv.choose_conv_method(image, kernel, mode="same")
+        assert (plan_filter(image, kernel).method == "fft") == (expected == "fft")
+    assert plan_filter(image, kernel).method == "fft"
+    image[5, 5] = np.nan
+    p = plan_filter(image, kernel)
+    assert p.method == "direct" and "NaN" in p.reason, p.reason
+    result = filter_image(image, kernel)
+    assert np.isfinite(result[:, 40:]).all() and np.isnan(result[5, 5])
+
+
+@pytest.mark.parametrize("border", MODES)
+def test_forced_fft_with_stride_valid_and_interleaved_channels(border) -> None:
+    rng = np.random.default_rng(23)
+    image = random_image(rng, (30, 26, 3), "float32")  # interleaved: strided planes
+    kernel = rng.standard_normal((6, 5))
+    for mode, stride in [("same", (1, 1)), ("same", (2, 3)), ("valid", (3, 2))]:
+        p = plan_filter(image, kernel, border=border, mode=mode, stride=stride, method="fft")
+        assert p.method == "fft" and "forced by method='fft'" in p.reason
+        result = filter_image(image, kernel, border=border, cval=-1.5, mode=mode, stride=stride,
+                              method="fft")  # fmt: skip
+        expected = oracle(image, kernel, border, -1.5, mode, stride)
+        assert_matches(result, expected, np.dtype(np.float32))
+
+
 # ----------------------------------------------------------------------------- separable
 
 
@@ -379,7 +427,7 @@ def test_rank_tolerance_follows_the_compute_dtype() -> None:
          r"expected output of shape \(4, 5\), got output of shape \(3, 3\)"),
         ({"filter_alpha": 1}, TypeError, r"expected filter_alpha to be True or False"),
         ({"method": "gemm"}, ValueError, r"expected method to be one of 'auto', 'direct', "
-                                         r"'separable', got method='gemm'"),
+                                         r"'separable', 'fft', got method='gemm'"),
         ({"mode": "valid", "kernel": np.ones((5, 5))}, ValueError,
          r"mode='valid' needs the kernel to fit in the image, got kernel of shape \(5, 5\)"),
         ({"image": np.zeros((4, 5), complex)}, TypeError, r"expected image to have a real"),

@@ -1,11 +1,13 @@
-"""The one worker behind ``fastconv.signal``: correlation of validated arrays, any dtype.
+"""The one worker behind ``fastconv.signal`` (and ``filter_image``'s FFT and auto rule):
+correlation of validated arrays, any dtype.
 
 Every public function of ``fastconv.signal`` reduces its call to :func:`correlate`::
 
     out[..., i] = sum_j xe[..., i*s + j*d - lo] * v[..., j]        (no conjugation here)
 
 over the trailing ``nd`` axes (leading axes broadcast), where ``xe`` is ``x`` extended beyond
-its edges by the boundary rule (``"fill"`` with a value, ``"wrap"``, ``"symm"``), ``lo`` the
+its edges by the boundary rule (``"fill"`` with a value, ``"wrap"``, ``"symm"``, or any other
+name of ``fastconv._border.BORDER_RULES``: ndimage's rules are the same), ``lo`` the
 leading padding of the mode, ``s`` the stride and ``d`` the dilation. The caller has already
 conjugated and/or flipped the kernel as its convention asks.
 
@@ -14,7 +16,8 @@ The dtype decides the arithmetic:
 - float16/32/64 (and integers whose exact result needs fewer than 53 bits): the core's direct
   Numba kernel (``fastconv._core``, 1 to 3 axes, implicit zero padding) or the FFT
   (``fastconv.algorithms.fft``, whole-array or overlap-save); other boundaries are read
-  through index maps by a Numba kernel (1-D, 2-D) or extended explicitly (FFT, 3-D).
+  through index tables (``fastconv._border``, the kernels ``filter_image`` uses; 1-D, 2-D) or
+  extended through the same tables (FFT blocks, 3-D).
 - complex64/128: four (or two) real correlations, or one complex FFT.
 - integers and bool: exact -- float64 when every output's sum of ``|x||v|`` is below 2**53
   (every partial sum is then an exactly representable integer, in any order), int64 when it is
@@ -32,19 +35,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from . import _threads
+from ._border import BORDER_RULES, border_index, correlate_planes
 from ._core import conv_general, layout
 from ._dispatch import choose_method, separable_pays
-from ._numba.boundary import correlate_mapped_rows
 from ._spec import normalize_conv
 from .algorithms import fft as _fft
 from .algorithms import separable as _separable
-from .algorithms.direct import PARALLEL_MIN_MACS
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -116,61 +117,57 @@ def _dilate(v: np.ndarray, nd: int, dilation: tuple[int, ...]) -> np.ndarray:
 # boundary extension
 
 
-def _symm_index(j: np.ndarray, m: int) -> np.ndarray:
-    """``d c b a | a b c d | d c b a`` for any index (SciPy's ``reflect_symm_index``)."""
-    k = np.where(j >= 0, j % (2 * m), (-j - 1) % (2 * m))
-    return np.where(k >= m, 2 * m - k - 1, k)
+def zero_fill(boundary: str, fill: Any) -> bool:
+    """Whether ``boundary`` extends by zeros: the rule every kernel gets for free."""
+    return BORDER_RULES[boundary] == "constant" and fill == 0 and not np.isnan(fill)
 
 
 def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarray:
     """``xe[..., r0:r1, ...]`` per trailing axis: ``x`` inside, the boundary rule outside.
 
-    ``boundary`` is ``"fill"`` (``fill`` everywhere outside), ``"wrap"`` (periodic) or
-    ``"symm"`` (mirror with the edge repeated), for any width, as SciPy's ``convolve2d`` does.
+    ``boundary`` is any name of ``fastconv._border.BORDER_RULES``: SciPy's ``"fill"`` (``fill``
+    everywhere outside), ``"wrap"`` (periodic), ``"symm"`` (mirror with the edge repeated), or
+    ndimage's names (``"mirror"``, ``"nearest"``, ...), for any width. The positions outside
+    ``x`` are read through ``border_index`` tables; the inside is one slice copy.
 
     >>> x = np.array([1, 2, 3])
     >>> extend(x, 1, [(-2, 5)], "symm", 0), extend(x, 1, [(-2, 5)], "wrap", 0)
     (array([2, 1, 1, 2, 3, 3, 2]), array([2, 3, 1, 2, 3, 1, 2]))
-    >>> extend(x, 1, [(-1, 2)], "fill", 9)
-    array([9, 1, 2])
+    >>> extend(x, 1, [(-1, 2)], "fill", 9), extend(x, 1, [(-2, 4)], "mirror", 0)
+    (array([9, 1, 2]), array([3, 2, 1, 2, 3, 2]))
     """
+    rule = BORDER_RULES[boundary]
     sizes = x.shape[x.ndim - nd :]
-    if boundary != "fill" and all(
-        r0 <= 0 and r1 >= n and max(-r0, r1 - n) <= n and n > 0
-        for (r0, r1), n in zip(ranges, sizes)
-    ):  # one np.pad for every axis (the common case: a border narrower than the input)
-        width = [(0, 0)] * (x.ndim - nd) + [(-r0, r1 - n) for (r0, r1), n in zip(ranges, sizes)]
-        return np.pad(x, width, mode="wrap" if boundary == "wrap" else "symmetric")
     # narrow ranges first, so that wide extensions copy only what the narrow ones kept
     order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(sizes[a], 1))
     for a in order:
         r0, r1 = ranges[a]
         ax = x.ndim - nd + a
         n = x.shape[ax]
+        lead = (slice(None),) * ax
         if 0 <= r0 and r1 <= n:
             if (r0, r1) != (0, n):
-                x = x[(*(slice(None),) * ax, slice(r0, r1))]
+                x = x[(*lead, slice(r0, r1))]
             continue
-        if boundary == "fill":
-            c0 = min(max(r0, 0), n)
-            c1 = max(min(r1, n), c0)
-            before = max(0, min(r1, 0) - r0)
-            shape = list(x.shape)
-            shape[ax] = r1 - r0
-            out = np.full(shape, fill, dtype=x.dtype)  # np.pad would store NumPy scalars
-            out[(*(slice(None),) * ax, slice(before, before + c1 - c0))] = x[
-                (*(slice(None),) * ax, slice(c0, c1))
-            ]
-            x = out
-        elif n == 0:
+        if n == 0 and rule != "constant":
             raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
-        elif r0 <= 0 and r1 >= n and max(-r0, r1 - n) <= n:
-            width = [(0, 0)] * x.ndim
-            width[ax] = (-r0, r1 - n)
-            x = np.pad(x, width, mode="wrap" if boundary == "wrap" else "symmetric")
-        else:
-            j = np.arange(r0, r1)
-            x = np.take(x, j % n if boundary == "wrap" else _symm_index(j, n), axis=ax)
+        c0 = min(max(r0, 0), n)
+        c1 = max(min(r1, n), c0)
+        b0 = max(0, min(r1, 0) - r0)  # positions before x
+        b1 = b0 + c1 - c0
+        shape = list(x.shape)
+        shape[ax] = r1 - r0
+        out = np.empty(shape, dtype=x.dtype)  # np.full/np.pad would store NumPy scalars
+        out[(*lead, slice(b0, b1))] = x[(*lead, slice(c0, c1))]
+        idx = border_index(n, -r0, r1 - n, boundary)
+        for e0, e1 in ((0, b0), (b1, r1 - r0)):
+            if e1 > e0:
+                edge = (*lead, slice(e0, e1))
+                if rule == "constant":
+                    out[edge] = fill
+                else:
+                    out[edge] = np.take(x, idx[e0:e1], axis=ax)
+        x = out
     return x
 
 
@@ -225,59 +222,26 @@ def _core(x: np.ndarray, v: np.ndarray, nd: int, pads: Pads, stride, dilation) -
     return out.reshape((*batch, *o_sp))
 
 
-@lru_cache(maxsize=128)
-def index_map(n: int, lo: int, count: int, boundary: str) -> np.ndarray:
-    """Source index of extended positions ``0..count-1`` (``x`` starts at ``lo``); -1: fill.
-
-    >>> index_map(3, 2, 7, "symm"), index_map(3, 2, 7, "fill")
-    (array([1, 0, 0, 1, 2, 2, 1]), array([-1, -1,  0,  1,  2, -1, -1]))
-    """
-    j = np.arange(-lo, count - lo)
-    if boundary == "fill":
-        out = np.where((j >= 0) & (j < n), j, -1)
-    elif n == 0:
-        raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
-    else:
-        out = j % n if boundary == "wrap" else _symm_index(j, n)
-    out.flags.writeable = False  # cached: shared by every call with these sizes
-    return out
-
-
 def _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.ndarray:
-    """1-D or 2-D correlation with a boundary rule, read through index maps (no padded copy)."""
+    """1-D or 2-D correlation with a boundary rule, read through index tables (no padded copy):
+    ``filter_image``'s direct path (``fastconv._border.correlate_planes``)."""
     if nd == 1:  # a 2-D problem with one row
         x, v = x[..., None, :], v[..., None, :]
         pads, stride, dilation, o_sp = ((0, 0), *pads), (1, *stride), (1, *dilation), (1, *o_sp)
     if x.ndim == 2 and v.ndim == 2:  # the common case: no batch axes
-        batch, nb = (), 1
+        batch = ()
     else:
         bx, bv = x.shape[:-2], v.shape[:-2]
         batch = np.broadcast_shapes(bx, bv)
-        nb = math.prod(batch)
         # the kernel takes one plane or one per batch entry for each operand
         if bx not in ((1,) * len(bx), batch) or bv not in ((1,) * len(bv), batch):
             x = np.broadcast_to(x, (*batch, *x.shape[-2:]))
             v = np.broadcast_to(v, (*batch, *v.shape[-2:]))
     x3 = np.ascontiguousarray(x).reshape(-1, *x.shape[-2:])
     v3 = np.ascontiguousarray(v, dtype=x3.dtype).reshape(-1, *v.shape[-2:])
-    (H, W), (KH, KW) = x3.shape[1:], v3.shape[1:]
-    OH, OW = o_sp
-    (sh, sw), (dh, dw) = stride, dilation
-    rowmap = index_map(H, pads[0][0], (OH - 1) * sh + (KH - 1) * dh + 1, boundary)
-    colmap = index_map(W, pads[1][0], (OW - 1) * sw + (KW - 1) * dw + 1, boundary)
-    out = np.empty((nb, OH, OW), x3.dtype)
-    fill = x3.dtype.type(fill)
-    args = (x3, v3, out, rowmap, colmap, fill, sh, sw, dh, dw, pads[1][0])
-    rows = nb * OH
-    if out.size * KH * KW < PARALLEL_MIN_MACS:
-        correlate_mapped_rows(*args, 0, rows)
-    else:
-        n_tasks = min(rows, _threads.num_threads())
-        bounds = [rows * i // n_tasks for i in range(n_tasks + 1)]
-        _threads.run_tasks(
-            lambda t, _: correlate_mapped_rows(*args, bounds[t], bounds[t + 1]), range(n_tasks)
-        )
-    out = out.reshape((*batch, OH, OW))
+    out = np.empty((max(len(x3), len(v3)), *o_sp), x3.dtype)
+    correlate_planes(x3, v3, out, boundary, fill, (pads[0][0], pads[1][0]), stride, dilation)
+    out = out.reshape((*batch, *o_sp))
     return out[..., 0, :] if nd == 1 else out
 
 
@@ -285,10 +249,10 @@ def direct_real(x, v, nd, pads, stride, dilation, boundary, fill, o_sp) -> np.nd
     """Direct correlation of real float32/float64 operands (``nd <= 3``).
 
     Zero fill: the core with implicit zero padding. Other boundaries: in 1-D and 2-D the
-    index-mapped kernel (``_numba.boundary``), which reads the boundary values in place; in
-    3-D one extended copy of the input, then the core.
+    kernels that read the border through index tables (``fastconv._border``, shared with
+    ``filter_image``), in place; in 3-D one extended copy of the input, then the core.
     """
-    if boundary == "fill" and fill == 0 and not np.isnan(fill):
+    if zero_fill(boundary, fill):
         return _core(x, v, nd, pads, stride, dilation)
     if nd <= 2:
         return _mapped(x, v, nd, pads, stride, dilation, boundary, fill, o_sp)
@@ -445,9 +409,9 @@ def _separable_filter(x, v, pads, stride, boundary, fill, cd) -> np.ndarray:
     mode, before = separable_geometry(x.shape, v.shape, pads, (1, 1))
     if any(before):
         v = np.pad(v, [(b, 0) for b in before])
-    border = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}[boundary]
-    return filter_image(x, v, border=border, cval=float(fill), mode=mode, stride=stride,
-                        channel_axis=None, output=cd, method="separable")  # fmt: skip
+    return filter_image(x, v, border=BORDER_RULES[boundary], cval=float(fill), mode=mode,
+                        stride=stride, channel_axis=None, output=cd,
+                        method="separable")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -646,13 +610,13 @@ def _choose(
 # the worker
 
 
-def _fft_path(x, v, nd, pads, stride, dilation, boundary, fill, o_sp, plan):
+def fft_path(x, v, nd, pads, stride, dilation, boundary, fill, o_sp, plan):
     """FFT correlation (any float or complex dtype), the boundary read by the FFT module block
-    by block (:func:`extend`), then subsampled by the stride."""
+    by block (:func:`extend`), then subsampled by the stride; ``filter_image``'s FFT too."""
     vd = _dilate(v, nd, dilation)
     o1 = tuple((o - 1) * s + 1 if o > 0 else 0 for o, s in zip(o_sp, stride))
     read = None
-    if not (boundary == "fill" and fill == 0 and not np.isnan(fill)):
+    if not zero_fill(boundary, fill):
         read = lambda ranges: extend(x, nd, ranges, boundary, fill)  # noqa: E731
     lo = tuple(p[0] for p in pads)
     out = _fft.correlate(x, vd, lo, o1, fft_plan=plan, workers=_threads.num_threads(), read=read)
@@ -708,7 +672,7 @@ def correlate(x, v, nd, pads, stride, dilation, boundary, fill, result, choice) 
         dt = fft_dtype(result)
         if dt.kind != "c" and (x.dtype.kind == "c" or v.dtype.kind == "c"):
             dt = np.result_type(dt, np.complex64)  # complex objects
-        out = _fft_path(x.astype(dt, copy=False), v.astype(dt, copy=False), nd, pads, stride,
+        out = fft_path(x.astype(dt, copy=False), v.astype(dt, copy=False), nd, pads, stride,
                         dilation, boundary, dt.type(fill), o_sp, choice.fft_plan)  # fmt: skip
         return out.astype(result, copy=False)
     cd = _CORE_DTYPE.get(result.char)
@@ -766,7 +730,7 @@ def exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, 
     shift-and-add cannot overflow; beyond that Python integers.
     """
     x_sp, k_sp = x.shape[x.ndim - nd :], v.shape[v.ndim - nd :]
-    f = abs(int(fill)) if boundary == "fill" else 0
+    f = abs(int(fill)) if BORDER_RULES[boundary] == "constant" else 0
     bound = max(int_max(x), f) * int(
         np.abs(v.astype(object)).sum()
         if v.size < 4096
@@ -776,7 +740,7 @@ def exact_int(x, v, nd, pads, stride, dilation, boundary, fill, result, choice, 
         xf, vf, ff = x.astype(np.float64), v.astype(np.float64), np.float64(fill)
         if choice.method == "direct":
             return direct_real(xf, vf, nd, pads, stride, dilation, boundary, ff, o_sp)
-        return np.rint(_fft_path(xf, vf, nd, pads, stride, dilation, boundary, ff, o_sp,
+        return np.rint(fft_path(xf, vf, nd, pads, stride, dilation, boundary, ff, o_sp,
                                  choice.fft_plan))  # fmt: skip
     dt = np.dtype(np.int64) if bound < 2**63 else np.dtype(object)
     if dt == np.int64 and np.uint64 in (x.dtype, v.dtype):

@@ -24,10 +24,9 @@ How a block is computed (``map_blocks`` with explicitly built halos, no guessing
   (all but the last; :func:`stride_chunks`), so that the outputs anchored in a chunk are
   exactly ``chunk_size / s`` consecutive outputs: output chunks are input chunks divided by
   the stride;
-- **large kernels** (``correlate``/``convolve``/``filter_image`` with ``method="auto"``): each
-  block goes through the in-memory cost model, which takes the FFT (one transform or
-  overlap-save blocks) where it is faster and keeps the precision; ``filter_image`` asks it
-  once per graph (``fastconv.choose_conv_method``) and ``method="fft"`` forces it;
+- **large kernels** (``method="auto"``): each block goes through the in-memory cost model,
+  which takes the FFT (one transform or overlap-save blocks) where it is faster and keeps the
+  precision; ``method="fft"`` forces it;
 - **separable kernels** in ``filter_image`` (rank 1: Gaussian, box, Sobel, ...) run as two
   1-D passes over the graph: along the rows with a halo along the rows only, then along the
   columns with a halo along the columns only, the intermediate kept in the compute dtype.
@@ -412,41 +411,6 @@ class _FilterBlock:
         return image._run(setup, region, None)
 
 
-class _FilterFFTBlock(_FilterBlock):
-    """A block of a filtered image through ``fastconv.correlate(..., mode="valid")``, which
-    takes the FFT where its cost model finds it faster and the precision allows."""
-
-    def __call__(self, region: np.ndarray) -> np.ndarray:
-        from . import image, signal
-
-        axis = self.channel_axis if region.ndim == 3 else None
-        kh, kw = self.kernel.shape
-        sh, sw = self.stride
-        planes = region[None] if axis is None else np.moveaxis(region, axis, 0)
-        oh = (planes.shape[1] - kh) // sh + 1
-        ow = (planes.shape[2] - kw) // sw + 1
-        out = np.empty((len(planes), oh, ow), self.output)
-        alpha = len(planes) in (2, 4) and axis is not None and not self.filter_alpha
-        compute = self.kernel.dtype
-        for c, plane in enumerate(planes):
-            if alpha and c == len(planes) - 1:
-                a = plane[kh // 2 :: sh, kw // 2 :: sw][:oh, :ow]
-                image._store(a.astype(compute), out[c])
-                continue
-            res = signal.correlate(plane.astype(compute, copy=False), self.kernel, "valid",
-                                   method=self.method, stride=(sh, sw))  # fmt: skip
-            image._store(np.asarray(res, compute), out[c])
-        return out[0] if axis is None else np.moveaxis(out, 0, axis)
-
-
-def _fft_pays(kernel: np.ndarray, region: tuple[int, int], dtype: np.dtype) -> bool:
-    """Whether the FFT beats the direct method on a typical block (the in-memory cost model)."""
-    from .signal import choose_conv_method
-
-    sample = np.broadcast_to(np.ones((), dtype), region)
-    return choose_conv_method(sample, kernel.astype(dtype), mode="valid") == "fft"
-
-
 def filter_image(
     image: Any,
     kernel: Any,
@@ -483,10 +447,10 @@ def filter_image(
         Result dtype (an array to write into is refused: the result is a Dask array).
     method : {"auto", "direct", "separable", "fft"}, default "auto"
         ``"separable"`` (``"auto"`` for a rank-1 kernel of at least 9 taps): two 1-D passes
-        over the graph, the first along the rows, the second along the columns. ``"fft"``:
-        each block through :func:`fastconv.correlate` (FFT where its cost model prefers it);
-        ``"auto"`` takes it for a kernel that is not of rank 1 when that cost model prefers
-        the FFT for a typical block. ``"direct"``: fastconv's direct kernel on each block.
+        over the graph, the first along the rows, the second along the columns. Otherwise
+        each block runs :func:`fastconv.filter_image` with this method: ``"auto"`` lets the
+        in-memory rule choose per block between the direct method and the FFT (where the cost
+        model prefers it and the block's values keep the precision), ``"fft"`` forces it.
 
     Returns
     -------
@@ -520,12 +484,10 @@ def filter_image(
             f"{fname}: expected output to be None or a dtype for a Dask image (the result is a "
             f"Dask array), got an ndarray of shape {output.shape}"
         )
-    check_method(fname, method, ("direct", "separable", "fft"))
     dummy = np.broadcast_to(np.zeros((), img.dtype), img.shape)  # validation reads no pixels
     image_mod.as_array(fname, "image", dummy)
-    inner = "auto" if method == "fft" else method
     setup = image_mod._cached_setup(dummy, ker, border, cval, mode, stride, channel_axis, output,
-                                    filter_alpha, inner)  # fmt: skip
+                                    filter_alpha, method)  # fmt: skip
     p = setup.plan
     axis = setup.channel_axis
     rows, cols = [a for a in range(img.ndim) if a != axis]
@@ -541,7 +503,7 @@ def filter_image(
     block_dtype = img.dtype if _fits(setup.cval, img.dtype) else compute
     common = dict(dtype=p.output_dtype, name="fastconv-filter_image")
 
-    if p.method == "separable" and method != "fft":
+    if p.method == "separable":
         u, v = setup.factors
         one = np.ones(1, compute)
         first = _FilterBlock(v[None, :], (1, sw), axis, compute, filter_alpha, "separable",
@@ -560,17 +522,10 @@ def filter_image(
         return _halo_map(mid, {rows: geo_rows}, p.border, cval2, second, block_dtype=compute,
                          **{**common, "name": "fastconv-filter_image-cols"})  # fmt: skip
 
-    use_fft = method == "fft"
-    if method == "auto" and p.method == "direct" and kh * kw > 9:
-        region = (
-            max(img.chunks[rows]) + kh - 1,
-            max(img.chunks[cols]) + kw - 1,
-        )
-        use_fft = _fft_pays(setup.kernel, region, compute)
-    block = (_FilterFFTBlock if use_fft else _FilterBlock)(
-        setup.kernel, setup.stride, axis, p.output_dtype, filter_alpha,
-        "auto" if use_fft else p.method.value,
-    )  # fmt: skip
+    # each block: the in-memory rule ("auto": direct, or the FFT where the cost model prefers
+    # it and the block's values keep the precision), or the method given
+    block = _FilterBlock(setup.kernel, setup.stride, axis, p.output_dtype, filter_alpha,
+                         "auto" if method == "auto" else method)  # fmt: skip
     geo = {rows: geo_rows, cols: geo_cols}
     x = _align_strides(img, geo)
     return _halo_map(x, geo, p.border, setup.cval, block, block_dtype=block_dtype, **common)

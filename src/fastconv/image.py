@@ -5,85 +5,40 @@ centred as ndimage centres it (index ``k // 2`` along each axis, so an even kern
 pixel further up/left than down/right), ndimage's border modes for any kernel size, the same
 kernel on every colour channel, and integer images rounded and saturated back to their dtype.
 The padded image is never built: the border is read through index tables
-(:mod:`fastconv._numba.border`); output rows whose windows lie inside the image read it in
-place and only the edges are gathered, strip by strip, so memory stays at the input and the
+(:mod:`fastconv._border`, shared with ``correlate2d``/``convolve2d``): the image is read in
+place, and only the columns near the edges are gathered, so memory stays at the input and the
 output. Rank-1 kernels (Gaussian, box, Sobel, ...) run as two 1-D passes (the *separable*
-algorithm, :mod:`fastconv.algorithms.separable`), both on fastconv's thread pool.
+algorithm, :mod:`fastconv.algorithms.separable`), both on fastconv's thread pool; large kernels
+run through the FFT (overlap-save blocks, :mod:`fastconv.algorithms.fft`) where the cost model
+and the precision rule that ``fastconv.signal`` uses say so.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import operator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import _border
+from . import _signal_engine as engine
+from ._border import BORDER_RULES, NDIMAGE_NAMES, STRIP_BYTES, border_index, run_plane_tasks
 from ._dispatch import separable_pays
-from ._numba.border import direct_plane, direct_plane_inplace
 from ._numba.separable import separable_plane
 from ._shapes import output_size
 from ._spec import _per_axis, as_array, check_method, is_dask_array
-from ._threads import num_threads, run_tasks
-from .algorithms import Method, direct, separable
+from ._threads import num_threads
+from .algorithms import Method, separable
 
 FNAME = "filter_image"
 
-#: ndimage's border mode names (its ``grid-`` aliases behave identically for filters)
-BORDERS: dict[str, str] = {
-    "reflect": "reflect",
-    "grid-mirror": "reflect",
-    "mirror": "mirror",
-    "nearest": "nearest",
-    "wrap": "wrap",
-    "grid-wrap": "wrap",
-    "constant": "constant",
-    "grid-constant": "constant",
-}
+#: ndimage's border mode names and their rules (its ``grid-`` aliases behave identically for
+#: filters): ``filter_image``'s part of the one name table, :data:`fastconv._border.BORDER_RULES`
+BORDERS: dict[str, str] = {name: BORDER_RULES[name] for name in NDIMAGE_NAMES}
 MODES = ("same", "valid")
-METHODS = ("direct", "separable")
-
-#: Bytes of padded rows gathered per strip (per thread), where rows are gathered at all: the
-#: top and bottom edges, the edge columns, and planes that are not C-contiguous in the compute
-#: dtype (an interleaved colour float image). A strip stays in the L2 cache while the kernel
-#: reads it ``KH`` times; a whole-image padded copy instead took 1.5 ms of 6 on a 2048x2048
-#: 5x5 filter on the dev VM.
-STRIP_BYTES = 256 * 1024
-
-
-def border_index(size: int, before: int, after: int, border: str) -> np.ndarray:
-    """Source index of each position of an axis extended by ``before``/``after`` positions.
-
-    ``-1`` marks the constant value. Any extension width works (wider than ``size`` too):
-
-    ``reflect``  ``d c b a | a b c d | d c b a`` (period ``2 * size``)
-    ``mirror``   ``d c b | a b c d | c b a`` (period ``2 * size - 2``)
-    ``nearest``  ``a a a | a b c d | d d d``
-    ``wrap``     ``a b c d | a b c d | a b c d``
-    ``constant`` ``k k k | a b c d | k k k``
-
-    >>> border_index(4, 3, 5, "reflect")
-    array([2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0, 0])
-    >>> border_index(3, 4, 0, "wrap")
-    array([2, 0, 1, 2, 0, 1, 2])
-    """
-    i = np.arange(-before, size + after, dtype=np.int64)
-    if size == 0:  # an empty image: nothing is ever read
-        return np.full_like(i, -1)
-    if border == "reflect":
-        m = i % (2 * size)
-        return np.where(m < size, m, 2 * size - 1 - m)
-    if border == "mirror":
-        if size == 1:
-            return np.zeros_like(i)
-        m = i % (2 * size - 2)
-        return np.where(m < size, m, 2 * size - 2 - m)
-    if border == "nearest":
-        return np.clip(i, 0, size - 1)
-    if border == "wrap":
-        return i % size
-    return np.where((i >= 0) & (i < size), i, -1)
+METHODS = ("direct", "separable", "fft")
 
 
 @dataclass(frozen=True)
@@ -92,10 +47,11 @@ class FilterPlan:
 
     Attributes
     ----------
-    method : Method
-        ``"direct"`` or ``"separable"``.
+    method : str
+        ``"direct"``, ``"separable"`` (both :class:`~fastconv.algorithms.Method` members) or
+        ``"fft"``.
     reason : str
-        Why that method.
+        Why that method (for ``"fft"``: whole-array transform or overlap-save blocks).
     input_shape, output_shape : tuple of int
         Image and result shapes.
     channels : int
@@ -108,7 +64,7 @@ class FilterPlan:
         Border mode (ndimage's name, aliases resolved).
     """
 
-    method: Method
+    method: str
     reason: str
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
@@ -133,15 +89,17 @@ class FilterPlan:
 class _Setup:
     """Everything a call needs that does not depend on the pixels: validated, cached."""
 
-    plan: FilterPlan
+    plan: FilterPlan  # method and reason final unless ``rule`` is set
+    rule: str | None  # "auto" or "fft": the signal engine's rule decides, maybe from the data
+    decided: dict  # that rule's plan and choice, where it decided from shapes alone
     channel_axis: int | None
     stride: tuple[int, int]
     pads: tuple[tuple[int, int], tuple[int, int]]
+    out_hw: tuple[int, int]
     cval: float
     kernel: np.ndarray  # compute dtype, C-contiguous (private: never handed out)
-    kernel_t: np.ndarray  # its transpose, C-contiguous (edge bands of the direct method)
     factors: tuple[np.ndarray, np.ndarray] | None  # u, v of a separable kernel
-    rows: np.ndarray  # border_index tables
+    rows: np.ndarray  # border_index tables (separable method)
     cols: np.ndarray
 
 
@@ -186,17 +144,21 @@ def _channel_axis(channel_axis: Any, shape: tuple[int, ...]) -> int | None:
     return axis % 3
 
 
-def _choose(method: str, ker: np.ndarray, compute: np.dtype) -> tuple[Method, str]:
+def _choose(method: str, ker: np.ndarray, compute: np.dtype) -> tuple[str, str | None]:
+    """The method where the kernel alone decides it; else ``(rule, prefix)``: the signal
+    engine's rule (``"auto"`` or ``"fft"``) decides (:func:`_decide`)."""
     kh, kw = ker.shape
     if method == "auto":
         if not separable_pays(ker.shape):
-            return Method.DIRECT, f"{kh}x{kw} kernel: direct row accumulation"
+            return "auto", None
         if separable.is_rank_one(np.ascontiguousarray(ker, dtype=compute), compute):
             return Method.SEPARABLE, (
                 f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
                 "multiply-adds per output"
             )
-        return Method.DIRECT, "kernel not of rank 1: direct row accumulation"
+        return "auto", "kernel not of rank 1; "
+    if method == "fft":
+        return "fft", None
     chosen = Method(method)
     if chosen is Method.SEPARABLE and not separable.is_rank_one(
         np.ascontiguousarray(ker, dtype=compute), compute
@@ -208,6 +170,35 @@ def _choose(method: str, ker: np.ndarray, compute: np.dtype) -> tuple[Method, st
             f"{kh}x{kw} kernel with ratio {ratio:.3g} (inf: zero or not finite)"
         )
     return chosen, f"forced by method={method!r}"
+
+
+def _decide(setup: _Setup, planes: np.ndarray) -> tuple[FilterPlan, engine.Choice | None]:
+    """The plan of a call on ``planes`` (the filtered channels, ``(C, H, W)``), and the signal
+    engine's choice where its rule decides: direct or FFT by the one cost model
+    (``fastconv._signal_engine.COSTS``), the FFT only where its error estimate stays within the
+    direct method's bound (that rule reads the data; a choice made from shapes alone is kept)."""
+    if setup.rule is None:
+        return setup.plan, None
+    known = setup.decided.get("plan")
+    if known is not None:
+        return known, setup.decided["choice"]
+    p = setup.plan
+    fill = setup.cval if p.border == "constant" else 0.0
+    choice = engine.choose(planes, setup.kernel, 2, setup.pads, setup.stride, (1, 1),
+                           setup.out_hw, p.compute_dtype, setup.rule, fill)  # fmt: skip
+    if choice.method == "direct":
+        plan = dataclasses.replace(p, method=Method.DIRECT, reason=p.reason + choice.reason)
+    else:
+        fp = choice.fft_plan
+        variant = (
+            "one whole-array FFT" if fp.blocks is None
+            else f"overlap-save FFT blocks of {'x'.join(map(str, fp.blocks))}"
+        )  # fmt: skip
+        why = f"{variant}, forced by method='fft'" if setup.rule == "fft" else choice.reason
+        plan = dataclasses.replace(p, method="fft", reason=p.reason + why)
+    if choice.static:
+        setup.decided.update(plan=plan, choice=choice)
+    return plan, choice
 
 
 def _setup(img: np.ndarray, ker: np.ndarray, border, cval, mode, stride, channel_axis, output,
@@ -267,10 +258,11 @@ def _setup(img: np.ndarray, ker: np.ndarray, border, cval, mode, stride, channel
     small_float = img.dtype in (np.float16, np.float32)
     compute = np.dtype(np.float32 if small_float and out_dtype != np.float64 else np.float64)
     chosen, reason = _choose(method, ker, compute)
+    rule = chosen if chosen in ("auto", "fft") else None
 
     plan = FilterPlan(
-        method=chosen,
-        reason=reason,
+        method=Method.DIRECT if rule else chosen,
+        reason=reason or "",  # with a rule: the prefix of the rule's reason
         input_shape=img.shape,
         output_shape=out_shape,
         channels=n_channels,
@@ -281,10 +273,11 @@ def _setup(img: np.ndarray, ker: np.ndarray, border, cval, mode, stride, channel
     )
     kernel = np.array(ker, dtype=compute, order="C")
     factors = separable.analyse(kernel, compute) if chosen is Method.SEPARABLE else None
-    kernel_t = np.ascontiguousarray(kernel.T)
     rows = border_index(spatial[0], *pads[0], plan.border)
     cols = border_index(spatial[1], *pads[1], plan.border)
-    return _Setup(plan, axis, strides, pads, float(cval), kernel, kernel_t, factors, rows, cols)
+    out_hw = tuple(n for i, n in enumerate(out_shape) if i != axis)
+    return _Setup(plan, rule, {}, axis, strides, pads, out_hw, float(cval), kernel, factors, rows,
+                  cols)  # fmt: skip
 
 
 #: setups by call signature (shapes, dtypes, kernel bytes, parameters); cleared when full
@@ -335,10 +328,11 @@ def plan_filter(
     filter_alpha: bool = False,
     method: str = "auto",
 ) -> FilterPlan:
-    """Say what :func:`filter_image` would run for these arguments, computing nothing.
+    """Say what :func:`filter_image` would run for these arguments, filtering nothing.
 
     Takes the arguments of :func:`filter_image`, validates them with the same messages and
-    returns a :class:`FilterPlan`.
+    returns a :class:`FilterPlan`. Where the FFT is in the running, its precision rule reads
+    the image's norms, as :func:`filter_image` does.
 
     Examples
     --------
@@ -349,6 +343,8 @@ def plan_filter(
     image (480, 640, 3) (3 channels) -> (480, 640, 3) uint8, computed in float64, border='reflect'
     >>> plan_filter(np.zeros((64, 64), np.float32), np.eye(3), mode="valid", stride=2).output_shape
     (31, 31)
+    >>> plan_filter(np.ones((2048, 2048), np.float32), np.eye(31)).method   # the FFT's turn
+    'fft'
     """
     if is_dask_array(image):  # shapes and dtypes only: no pixel is read
         image = np.broadcast_to(np.zeros((), image.dtype), image.shape)
@@ -356,8 +352,12 @@ def plan_filter(
         kernel = kernel.compute()
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
-    return _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
-                         filter_alpha, method).plan  # fmt: skip
+    setup = _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
+                          filter_alpha, method)  # fmt: skip
+    if setup.rule is None:
+        return setup.plan
+    planes = img[None] if setup.channel_axis is None else np.moveaxis(img, setup.channel_axis, 0)
+    return _decide(setup, planes[: len(planes) - setup.plan.alpha])[0]
 
 
 def _store(plane: np.ndarray, dest: np.ndarray) -> None:
@@ -425,11 +425,14 @@ def filter_image(
         have their last channel taken as alpha and copied to the result unfiltered (sampled
         at the output pixels for ``stride``/``mode="valid"``); ``True`` filters it like the
         other channels (and is what a 4-channel non-image stack wants).
-    method : {"auto", "direct", "separable"}, default "auto"
+    method : {"auto", "direct", "separable", "fft"}, default "auto"
         ``"auto"`` runs ``"separable"`` (a row pass and a column pass) for a kernel of rank 1
-        with at least 9 taps and both sides >= 2, ``"direct"`` otherwise;
-        ``"separable"`` raises ``ValueError`` for a kernel not of rank 1.
-        :func:`plan_filter` says which and why.
+        with at least 9 taps and both sides >= 2; otherwise ``"direct"`` or ``"fft"`` by the
+        cost model and precision rule of ``fastconv.correlate2d`` (the FFT -- overlap-save
+        blocks or one whole-array transform -- for large kernels, e.g. 31x31 on a 2048x2048
+        image, never for images holding NaN or inf, nor where its error estimate would exceed
+        the direct method's error bound); ``"separable"`` raises ``ValueError`` for a kernel
+        not of rank 1. :func:`plan_filter` says which and why.
 
     Returns
     -------
@@ -500,18 +503,24 @@ def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarra
     src = planes_in[:n_filter]
     if src.dtype != dtype:
         src = np.ascontiguousarray(src, dtype=dtype)
-    rows, cols = setup.rows, setup.cols
+    p, choice = _decide(setup, src)
     cval = dtype.type(setup.cval)
-    kernel = setup.kernel
+
+    if p.method == "fft":  # overlap-save or whole-array FFT, the border read block by block
+        computed = engine.fft_path(src, setup.kernel, 2, setup.pads, setup.stride, (1, 1),
+                                   p.border, cval, (oh, ow), choice.fft_plan)  # fmt: skip
+        if output is None and axis is None and computed.dtype == result.dtype:
+            return computed[0]  # the transform's own output: no copy of a large image
+        for c in range(n_filter):
+            _store(computed[c], planes_out[c])
+        return result
 
     # a grayscale result in the compute dtype is written by the kernels themselves
     direct_out = result.dtype == dtype and axis is None and result.flags.c_contiguous
     computed = result[None] if direct_out else np.empty((n_filter, oh, ow), dtype)
-
-    if setup.factors is not None:
+    if p.method == Method.SEPARABLE:
         u, v = setup.factors
-        macs = n_filter * oh * ow * (kh + kw)
-        threshold = separable.PARALLEL_MIN_MACS
+        rows, cols = setup.rows, setup.cols
 
         def make_buffers() -> tuple[np.ndarray, ...]:
             return np.empty(len(cols), dtype), np.empty((kh + 1) * ow, dtype)  # + 1: pairs
@@ -519,43 +528,13 @@ def _run(setup: _Setup, img: np.ndarray, output: np.ndarray | None) -> np.ndarra
         def compute(c: int, r0: int, r1: int, bufs: tuple[np.ndarray, ...]) -> None:
             separable_plane(src[c], rows, cols, pl, cval, u, v, computed[c], sh, sw, 1, 1, r0,
                             r1, *bufs)  # fmt: skip
+
+        macs = n_filter * oh * ow * (kh + kw)
+        threads = num_threads() if macs >= separable.PARALLEL_MIN_MACS else 1
+        run_plane_tasks(n_filter, oh, threads, make_buffers, compute)
     else:
-        macs = n_filter * oh * ow * kh * kw
-        threshold = direct.PARALLEL_MIN_MACS
-        strip_rows = max(STRIP_BYTES // (len(cols) * dtype.itemsize), kh + 8 * sh)
-        zero_border = p.border == "constant" and setup.cval == 0
-        kernel_t = setup.kernel_t
-
-        def make_buffers() -> tuple[np.ndarray, ...]:
-            return (np.empty(strip_rows * len(cols), dtype),)
-
-        def compute(c: int, r0: int, r1: int, bufs: tuple[np.ndarray, ...]) -> None:
-            if src[c].flags.c_contiguous:  # the interior is read in place
-                direct_plane_inplace(src[c], rows, cols, pt, pl, cval, zero_border, kernel,
-                                     kernel_t, computed[c], sh, sw, r0, r1, *bufs)  # fmt: skip
-            else:
-                direct_plane(src[c], rows, cols, pl, cval, kernel, computed[c], sh, sw, r0, r1,
-                             *bufs)  # fmt: skip
-
-    threads = num_threads() if macs >= threshold else 1
-    if threads == 1:  # the common small case: no task list, no thread hand-off
-        bufs = make_buffers()
-        for c in range(n_filter):
-            compute(c, 0, oh, bufs)
-    else:  # planes, cut into row ranges (even starts: see row_chunks) until every thread has one
-        chunks = math.ceil(threads / n_filter)
-        tasks = [
-            (c, r0, r1) for c in range(n_filter) for r0, r1 in separable.row_chunks(oh, chunks)
-        ]
-        buffers: list[tuple[np.ndarray, ...] | None] = [None] * min(threads, len(tasks))
-
-        def task(t: tuple[int, int, int], worker: int) -> None:
-            bufs = buffers[worker]
-            if bufs is None:
-                bufs = buffers[worker] = make_buffers()
-            compute(*t, bufs)
-
-        run_tasks(task, tasks, threads=threads)
+        _border.correlate_planes(src, setup.kernel[None], computed, p.border, cval, (pt, pl),
+                                 setup.stride, strip_bytes=STRIP_BYTES)  # fmt: skip
     if not direct_out:
         for c in range(n_filter):
             _store(computed[c], planes_out[c])

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _signal_engine as engine
 from . import _threads
+from ._border import BORDER_RULES, SIGNAL_NAMES
 from ._spec import _per_axis, dask_refusal, is_dask_array
 from .algorithms import fft as _fft
 
@@ -54,9 +55,9 @@ __all__ = [
 
 _MODES = frozenset(("full", "same", "valid"))
 _METHODS = ("auto", "direct", "fft", "oa")
-#: SciPy's boundary names -> the engine's
-_BOUNDARIES = {"fill": "fill", "pad": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
-               "symmetric": "symm"}  # fmt: skip
+#: SciPy's boundary names -> their rules (``correlate2d``'s part of the one name table,
+#: ``fastconv._border.BORDER_RULES``: fill -> constant, wrap -> wrap, symm -> reflect)
+_BOUNDARIES = {name: BORDER_RULES[name] for name in SIGNAL_NAMES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,7 +361,7 @@ class _Plan:
         x, v = self.operands(a, u)
         choice = self.resolve(x, v)
         out = engine.correlate(x, v, self.nd, self.pads, self.run_stride, self.run_dilation,
-                               "fill", self.result.type(0), self.result, choice)  # fmt: skip
+                               "constant", self.result.type(0), self.result, choice)  # fmt: skip
         if self.result.kind in "biu":
             out = _finish_int(self.fname, out, self.result, "{} and {}".format(*self.dtypes))
         if self.swapped:
@@ -594,7 +595,7 @@ class _Plan2D:
         self.result = result = np.result_type(a.dtype, b.dtype)
         self.dtypes = f"{a.dtype} and {b.dtype}"
         self.fill = (
-            _fill_value(fname, fillvalue, result) if self.boundary == "fill" else result.type(0)
+            _fill_value(fname, fillvalue, result) if self.boundary == "constant" else result.type(0)
         )
         if self.swapped:
             # SciPy runs _convolve2d(in2, in1) -- convolve2d: the commutative convolution;
@@ -612,7 +613,7 @@ class _Plan2D:
                 f"{fname}: mode={mode!r} gives a negative output size for shapes {a.shape} and "
                 f"{b.shape}"
             )
-        if self.boundary != "fill" and a.size == 0 and b.size and min(self.o_sp) > 0:
+        if self.boundary != "constant" and a.size == 0 and b.size and min(self.o_sp) > 0:
             raise ValueError(  # SciPy divides by zero here and crashes
                 f"{fname}: boundary={boundary!r} needs a non-empty in1 to extend, got in1 of "
                 f"shape {a.shape}"
