@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from . import _shapes
-from ._spec import _per_axis, as_array, check_method, is_dask_array
+from ._spec import _per_axis, as_array, is_dask_array
 from ._stream import Written, read_image, write_image
 
 __all__ = [
@@ -78,7 +78,7 @@ __all__ = [
     "write_image",
 ]
 
-#: PyTorch's padding modes -> the border names of :func:`fastconv.image.border_index`
+#: PyTorch's padding modes -> the border names of :func:`fastconv._border.border_index`
 _CONV_BORDERS = {
     "zeros": "constant",
     "reflect": "mirror",
@@ -86,8 +86,6 @@ _CONV_BORDERS = {
     "circular": "wrap",
     "symmetric": "reflect",
 }
-#: SciPy's boundaries (after :func:`fastconv.signal._check_boundary`) -> border names
-_SIGNAL_BORDERS = {"fill": "constant", "wrap": "wrap", "symm": "reflect"}
 
 
 def _dask_array():
@@ -284,7 +282,7 @@ def _halo_map(x, geo: dict[int, _Axis], border: str, cval: Any, fn: Any, *, dtyp
     ``geo`` maps each convolved axis of ``x`` to its geometry (chunks along strided axes
     must already be multiples of the stride); ``fn(region)`` returns the block's outputs from
     the region of ``x`` they read, extended past the array's edges by ``border`` (the names
-    of :func:`fastconv.image.border_index`, ``cval`` for ``"constant"``) and cast to
+    of :func:`fastconv._border.border_index`, ``cval`` for ``"constant"``) and cast to
     ``block_dtype``. Other axes keep ``x``'s chunks, or take ``out_chunks[axis]`` (one chunk
     in, one chunk out).
     """
@@ -292,7 +290,7 @@ def _halo_map(x, geo: dict[int, _Axis], border: str, cval: Any, fn: Any, *, dtyp
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
-    from .image import border_index
+    from ._border import border_index
 
     out_chunks = out_chunks or {}
     in_bounds = [[0, *itertools.accumulate(c)] for c in x.chunks]
@@ -821,8 +819,8 @@ def _signal_2d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, fli
     mode = signal._check_mode(fname, mode, TypeError)
     bnd = signal._check_boundary(fname, boundary)
     result = np.result_type(x.dtype, k.dtype)
-    fill = signal._fill_value(fname, fillvalue, result) if bnd == "fill" else result.type(0)
-    if bnd != "fill" and x.size == 0:
+    fill = signal._fill_value(fname, fillvalue, result) if bnd == "constant" else result.type(0)
+    if bnd != "constant" and x.size == 0:
         raise ValueError(
             f"{fname}: boundary={boundary!r} needs a non-empty in1 to extend, got in1 of "
             f"shape {x.shape}"
@@ -834,7 +832,7 @@ def _signal_2d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, fli
     block = _SignalBlock(fname, k, {"stride": strides, "dilation": dilations})
     x = _align_strides(x, geo)
     block_dtype = x.dtype if _fits(fill, x.dtype) else result
-    return _halo_map(x, geo, _SIGNAL_BORDERS[bnd], fill, block, dtype=result,
+    return _halo_map(x, geo, bnd, fill, block, dtype=result,
                      block_dtype=block_dtype, name=f"fastconv-{fname}")  # fmt: skip
 
 
