@@ -126,3 +126,40 @@ def transposed_output_shape(
             spatial, kernel, stride, padding, dilation, output_padding, strict=True
         )
     )
+
+
+def halo(kernel: int, dilation: int, pad_lo: int) -> tuple[int, int]:
+    """Input positions a block of outputs reads beyond its own region, before and after.
+
+    Output ``j`` reads the input positions ``j * stride - pad_lo + dilation * t`` for the taps
+    ``t = 0 .. kernel - 1``: with outputs ``j0 .. j1 - 1`` anchored at ``j0 * stride ..
+    (j1 - 1) * stride``, the block reads ``pad_lo`` positions before its first anchor and
+    ``dilated_size - 1 - pad_lo`` after its last (negative: it stops short of it). Asymmetric
+    for even kernels; the halo of a chunked (Dask) convolution.
+
+    >>> halo(3, 1, 1)      # 3-tap kernel, 'same': one on each side
+    (1, 1)
+    >>> halo(4, 1, 2)      # even kernel centred as ndimage centres it: two before, one after
+    (2, 1)
+    >>> halo(3, 2, 2)      # dilated 3-tap kernel spans 5
+    (2, 2)
+    """
+    return pad_lo, dilated_size(kernel, dilation) - 1 - pad_lo
+
+
+def input_span(
+    out_start: int, out_stop: int, kernel: int, stride: int, pad_lo: int, dilation: int
+) -> tuple[int, int]:
+    """Input positions ``[start, stop)`` read by outputs ``out_start .. out_stop - 1``.
+
+    Positions below 0 or past the input's end are padding. ``stop - start`` is
+    ``(out_stop - out_start - 1) * stride + dilated_size``: exactly what a 'valid'
+    convolution with this stride needs to give ``out_stop - out_start`` outputs.
+
+    >>> input_span(0, 4, 3, 1, 1, 1)     # 'same' 3-tap: one position of padding each side
+    (-1, 5)
+    >>> input_span(2, 4, 3, 2, 1, 1)     # stride 2: outputs 2 and 3 read 3..7
+    (3, 8)
+    """
+    before, after = halo(kernel, dilation, pad_lo)
+    return out_start * stride - before, (out_stop - 1) * stride + 1 + after

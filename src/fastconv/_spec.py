@@ -10,6 +10,7 @@ follows one template: ``"<function>: expected <what>, got <value>"``.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,41 @@ class ConvSpec:
 # arrays and dtypes
 
 
+def is_dask_array(value: Any) -> bool:
+    """Whether ``value`` is a Dask array, found without importing Dask.
+
+    A Dask array can only exist once ``dask.array`` has been imported, so an interpreter that
+    never imported it answers ``False`` at the cost of one dictionary lookup.
+
+    >>> is_dask_array(np.zeros(3))
+    False
+    """
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(value, module.Array)
+
+
+#: the functions of :mod:`fastconv.dask`, named in the refusal of a Dask array elsewhere
+DASK_FUNCTIONS = ("filter_image", "conv1d", "conv2d", "conv3d", "correlate", "convolve",
+                  "correlate2d", "convolve2d")  # fmt: skip
+
+
+def dask_refusal(fname: str, name: str) -> str:
+    """The message for a Dask array given to a function that computes in memory only."""
+    return (
+        f"{fname}: expected {name} to be an in-memory array-like, got a Dask array (fastconv.dask "
+        f"runs {', '.join(DASK_FUNCTIONS)} on Dask arrays; call .compute() first to run "
+        f"{fname} in memory)"
+    )
+
+
 def as_array(fname: str, name: str, value: Any) -> np.ndarray:
-    """``np.asarray`` with the dtype check: real floating, integer or bool only."""
+    """``np.asarray`` with the dtype check: real floating, integer or bool only.
+
+    A Dask array is refused rather than computed behind the caller's back: the functions that
+    take one (:mod:`fastconv.dask`) hand it over before reaching this.
+    """
+    if is_dask_array(value):
+        raise TypeError(dask_refusal(fname, name))
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested sequences and the like

@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, _cli_explain
+from . import __version__, _cli_dask, _cli_explain
 
 _EPILOG = (
     """commands:
   demo     the tutorial's 4×4 example step by step and animated, then a 512×512 image timed,
            then a sample image filtered with named kernels (files in ./fastconv-demo)
              $ fastconv demo --out fastconv-demo
-  apply    filter an image file with a kernel and write the result
+  apply    filter an image file with a kernel and write the result; Zarr stores and
+           (Big)TIFF files stream chunk by chunk with Dask (--chunks, --workers, --scheduler)
              $ fastconv apply photo.jpg -k gaussian:7,1.5 -o blurred.png
+             $ fastconv apply scan.zarr -k gaussian:9 -o blurred.zarr --workers 4
   bench    fastconv against every installed peer (PyTorch, OpenCV, SciPy, NumPy)
              $ fastconv bench --workloads W1,W4 --quick
 """
@@ -103,6 +105,8 @@ _APPLY_EXAMPLES = """examples:
   fastconv apply photo.jpg -k gaussian:7,1.5 -o blurred.png
   fastconv apply scan.tif -k "1 0 -1; 2 0 -2; 1 0 -1" --border nearest -o edges.tif
   fastconv apply photo.png -k box:5 --stride 2 --mode valid -o small.png
+  fastconv apply big.zarr -k gaussian:9 -o blurred.zarr --workers 4     # chunk by chunk
+  fastconv apply slide.tif -k sobel-x -o edges.zarr --scheduler tcp://10.0.0.5:8786
 
 KERNEL is a named kernel with optional parameters (identity, box, gaussian, sobel-x,
 sobel-y, scharr-x, prewitt-x, laplacian, sharpen, unsharp, emboss, outline, motion-blur,
@@ -124,7 +128,11 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
         epilog=_APPLY_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    apply.add_argument("image", metavar="IMAGE", help="PNG, JPEG, TIFF, BMP or WebP file")
+    apply.add_argument(
+        "image",
+        metavar="IMAGE",
+        help="PNG, JPEG, TIFF, BMP or WebP file, or a Zarr store (streamed, like a BigTIFF)",
+    )
     apply.add_argument(
         "-k", "--kernel", required=True, metavar="KERNEL", help="name, inline matrix or file"
     )
@@ -132,8 +140,8 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         metavar="OUT",
-        help="output file, .png/.tif/.tiff/.bmp/.jpg/.webp (default: IMAGE-KERNEL.png beside "
-        "IMAGE, .tif for float images)",
+        help="output file, .png/.tif/.tiff/.bmp/.jpg/.webp, or a .zarr store (default: "
+        "IMAGE-KERNEL.png beside IMAGE, .tif for float images; streamed: .zarr or .tif)",
     )
     apply.add_argument(
         "--border",
@@ -156,6 +164,7 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
     apply.add_argument(
         "--overwrite", action="store_true", help="replace OUT if it exists (never IMAGE)"
     )
+    _cli_dask.add_options(apply)
 
 
 def _fail(prog: str, message: str, status: int) -> int:
@@ -210,6 +219,10 @@ def _run_apply(args: argparse.Namespace) -> int:
         return _fail(prog, f"-k/--kernel: {exc}", 2)
     if kernel.ndim == 1:
         kernel = kernel[None, :]
+    if _cli_dask.wanted(args):  # Zarr, a large TIFF or a Dask option: chunk by chunk
+        return _cli_dask.run(
+            args, kernel, stride, lambda message, status: _fail(prog, message, status)
+        )
     source = Path(args.image)
     if not source.is_file():
         why = "no such file" if not source.exists() else "not a file"

@@ -28,6 +28,7 @@ from ._spec import (
     Geometry,
     as_array,
     check_method,
+    is_dask_array,
     normalize_conv,
     normalize_conv_transpose,
 )
@@ -212,6 +213,11 @@ def _arrays(fname: str, x: Any, weight: Any, bias: Any):
 
 
 def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_mode, method):
+    if is_dask_array(x) or is_dask_array(weight) or is_dask_array(bias):
+        from .dask import _conv_dask  # a lazy result, computed chunk by chunk
+
+        return _conv_dask(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                          method)  # fmt: skip
     fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
@@ -257,6 +263,12 @@ def plan(
     >>> print(plan(np.zeros((1, 512, 512)), gaussian[None, None]).reason)
     rank-1 5x5 kernel: two 1-D passes, 10 instead of 25 multiply-adds per output
     """
+    if is_dask_array(x):  # the plan of each block: shapes and dtypes only, no values read
+        x = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    if is_dask_array(weight):
+        weight = weight.compute()
+    if is_dask_array(bias):
+        bias = bias.compute()
     try:  # converted once; named after the call it plans, so that both say the same
         weight = np.asarray(weight)
         fname = _NAMES.get(weight.ndim - 2, "plan")

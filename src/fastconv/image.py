@@ -28,7 +28,7 @@ from ._border import BORDER_RULES, NDIMAGE_NAMES, STRIP_BYTES, border_index, run
 from ._dispatch import separable_pays
 from ._numba.separable import separable_plane
 from ._shapes import output_size
-from ._spec import _per_axis, as_array, check_method
+from ._spec import _per_axis, as_array, check_method, is_dask_array
 from ._threads import num_threads
 from .algorithms import Method, separable
 
@@ -346,6 +346,10 @@ def plan_filter(
     >>> plan_filter(np.ones((2048, 2048), np.float32), np.eye(31)).method   # the FFT's turn
     'fft'
     """
+    if is_dask_array(image):  # shapes and dtypes only: no pixel is read
+        image = np.broadcast_to(np.zeros((), image.dtype), image.shape)
+    if is_dask_array(kernel):
+        kernel = kernel.compute()
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
     setup = _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,
@@ -460,6 +464,12 @@ def filter_image(
     >>> filter_image(np.full((4, 4), 200, np.uint8), [[1.0, 1.0]], output=np.float32)[0]
     array([400., 400., 400., 400.], dtype=float32)
     """
+    if is_dask_array(image) or is_dask_array(kernel):
+        from .dask import filter_image as lazy  # a Dask array, computed chunk by chunk
+
+        return lazy(image, kernel, border=border, cval=cval, mode=mode, stride=stride,
+                    channel_axis=channel_axis, output=output, filter_alpha=filter_alpha,
+                    method=method)  # fmt: skip
     img = as_array(FNAME, "image", image)
     ker = as_array(FNAME, "kernel", kernel)
     setup = _cached_setup(img, ker, border, cval, mode, stride, channel_axis, output,

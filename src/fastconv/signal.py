@@ -40,7 +40,7 @@ import numpy as np
 from . import _signal_engine as engine
 from . import _threads
 from ._border import BORDER_RULES, SIGNAL_NAMES
-from ._spec import _per_axis
+from ._spec import _per_axis, dask_refusal, is_dask_array
 from .algorithms import fft as _fft
 
 __all__ = [
@@ -65,6 +65,8 @@ _BOUNDARIES = {name: BORDER_RULES[name] for name in SIGNAL_NAMES}
 
 
 def _array(fname: str, name: str, value: Any) -> np.ndarray:
+    if is_dask_array(value):  # never computed behind the caller's back
+        raise TypeError(dask_refusal(fname, name))
     try:
         return np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nesting and the like
@@ -423,6 +425,10 @@ def _centre_broadcast(a: np.ndarray, b: np.ndarray, conv_axes) -> np.ndarray:
 def _nd_call(fname, in1, in2, mode, method, axes, stride, dilation, convolve: bool):
     """Validate (once per call signature), then correlate ``in1`` with ``in2`` -- flipped and
     conjugated by :func:`_flip_conj` for a convolution."""
+    if is_dask_array(in1) or is_dask_array(in2):
+        from .dask import _signal_nd  # a Dask array, computed chunk by chunk
+
+        return _signal_nd(fname, in1, in2, mode, method, axes, stride, dilation, convolve)
     a = _array(fname, "in1", in1)
     b = _array(fname, "in2", in2)
     if a.ndim == b.ndim == 0:  # SciPy returns the product before looking at anything else
@@ -643,6 +649,10 @@ class _Plan2D:
 
 
 def _two_d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, flip):
+    if is_dask_array(in1) or is_dask_array(in2):
+        from .dask import _signal_2d  # a Dask array, computed chunk by chunk
+
+        return _signal_2d(fname, in1, in2, mode, boundary, fillvalue, stride, dilation, flip)
     a = _array(fname, "in1", in1)
     b = _array(fname, "in2", in2)
     plan = _cached(
@@ -991,6 +1001,9 @@ def choose_conv_method(
     >>> method, why.startswith("the FFT would be faster")
     ('direct', True)
     """
+    for name, value in (("in1", in1), ("in2", in2)):
+        if is_dask_array(value):
+            raise TypeError(dask_refusal("choose_conv_method", name))
     a = np.asarray(in1)
     b = np.asarray(in2)
     if measure:
