@@ -1,9 +1,9 @@
 """``fastconv bench --check-choice``: does ``method="auto"`` pick a fast method?
 
 For each problem (W0–W10 and :func:`random_geometries`) every method that applies is timed,
-interleaved, with the benchmark's warm-up and idle gaps: each value of :class:`fastconv.Method`
-(or the plan's ``candidates`` where plans have them) is forced with ``method=``, and a method
-the call refuses with ``ValueError`` does not apply. The report gives the method ``auto``
+interleaved, with the benchmark's warm-up and idle gaps: the plan's ``candidates`` (where plans
+have them) and every other value of :class:`fastconv.Method` are forced with ``method=``, and a
+method the call refuses with ``ValueError`` does not apply. The report gives the method ``auto``
 chooses, the fastest, their ratio and whether it is within :data:`TOLERANCE`.
 
 The random geometries are drawn once from a fixed seed; ``bench/geometries.json`` lists them
@@ -199,19 +199,22 @@ class Problem:
 
 
 def method_names(plan: Any = None) -> list[str]:
-    """Names of the methods to try: the plan's ``candidates`` if it has them, else every value
-    of :class:`fastconv.Method`.
+    """Names of the methods to try: the plan's ``candidates`` first, in its order, then every
+    other value of :class:`fastconv.Method` (a method the model left out may still apply, and
+    be faster; those that do not apply raise ``ValueError`` and are skipped).
 
     ``candidates`` may hold methods, names, ``(method, ...)`` tuples, objects with a
     ``method`` attribute, or be a mapping keyed by method.
+
+    >>> class Plan:
+    ...     candidates = (("gemm", 1e-3), ("direct", 2e-3))
+    >>> method_names(Plan())[:3]
+    ['gemm', 'direct', 'separable']
     """
     from fastconv import Method
 
-    cands = getattr(plan, "candidates", None)
-    if cands is None:
-        return [m.value for m in Method]
-    names = []
-    for c in cands:
+    names: list[str] = []
+    for c in [*(getattr(plan, "candidates", None) or ()), *Method]:
         if isinstance(c, tuple):
             c = c[0]
         c = getattr(c, "method", c)
