@@ -407,8 +407,9 @@ def write_image(array: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         A progress bar on stderr (tqdm), one step per block (Zarr) or row band (TIFF).
     client : distributed.Client or False, optional
         Where to compute; default: the current ``dask.distributed`` client if there is one,
-        else Dask's local threads (``False``: those threads in any case). A Zarr store is written by the workers themselves (the path
-        must be on a file system they share); a TIFF file by this process, band by band.
+        else Dask's local threads (``False``: those threads in any case). A Zarr store is
+        written by the workers themselves (the path must be on a file system they share); a
+        TIFF file by this process, band by band.
 
     Returns
     -------
