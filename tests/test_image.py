@@ -284,6 +284,20 @@ def test_drawn_problems_match_ndimage(h, w, kh, kw, border, stride, mode, rank_o
     assert_matches(result, expected, np.float64)
 
 
+def test_one_border_mechanism_for_filter_image_and_correlate2d() -> None:
+    """filter_image and correlate2d run the same kernels through the same border tables:
+    ndimage's reflect/wrap/constant are SciPy's symm/wrap/fill, bit for bit."""
+    rng = np.random.default_rng(20)
+    image = rng.standard_normal((61, 70)).astype(np.float32)
+    for k in (3, 5, 9):
+        kernel = rng.standard_normal((k, k)).astype(np.float32)
+        for border, boundary in [("reflect", "symm"), ("wrap", "wrap"), ("constant", "fill")]:
+            ours = filter_image(image, kernel, border=border, cval=0.5, method="direct")
+            theirs = fastconv.correlate2d(image, kernel, "same", boundary, 0.5)
+            assert np.array_equal(ours, theirs), (k, border)
+    assert border_index(4, 2, 2, "symm").tolist() == border_index(4, 2, 2, "reflect").tolist()
+
+
 # ----------------------------------------------------------------------------------- fft
 
 

@@ -43,6 +43,7 @@ from . import _threads
 from ._border import BORDER_RULES, border_index, correlate_planes
 from ._core import conv_general, layout
 from ._dispatch import choose_method, separable_pays
+from ._numba.border import gather_rows
 from ._spec import normalize_conv
 from .algorithms import fft as _fft
 from .algorithms import separable as _separable
@@ -127,8 +128,9 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
 
     ``boundary`` is any name of ``fastconv._border.BORDER_RULES``: SciPy's ``"fill"`` (``fill``
     everywhere outside), ``"wrap"`` (periodic), ``"symm"`` (mirror with the edge repeated), or
-    ndimage's names (``"mirror"``, ``"nearest"``, ...), for any width. The positions outside
-    ``x`` are read through ``border_index`` tables; the inside is one slice copy.
+    ndimage's names (``"mirror"``, ``"nearest"``, ...), for any width, through
+    ``border_index`` tables: whole extended rows of 2-D float planes by the Numba gather that
+    ``filter_image`` uses, otherwise one slice copy of the inside and ``np.take`` outside.
 
     >>> x = np.array([1, 2, 3])
     >>> extend(x, 1, [(-2, 5)], "symm", 0), extend(x, 1, [(-2, 5)], "wrap", 0)
@@ -138,6 +140,17 @@ def extend(x: np.ndarray, nd: int, ranges, boundary: str, fill: Any) -> np.ndarr
     """
     rule = BORDER_RULES[boundary]
     sizes = x.shape[x.ndim - nd :]
+    if nd == 2 and x.dtype.char in "fd" and min(sizes) > 0 and ranges[1][0] <= 0 <= sizes[1]:
+        (r0, r1), (c0, c1) = ranges
+        if c1 >= sizes[1] and r1 > r0:  # whole extended rows: the Numba gather of filter_image
+            rows = border_index(sizes[0], -r0, r1 - sizes[0], boundary)
+            cols = border_index(sizes[1], -c0, c1 - sizes[1], boundary)
+            planes = x.reshape(-1, *sizes)
+            out = np.empty((len(planes), r1 - r0, c1 - c0), x.dtype)
+            for plane, dest in zip(planes, out):
+                gather_rows(plane, rows, cols, -c0, x.dtype.type(fill), 0, r1 - r0,
+                            dest.reshape(-1))  # fmt: skip
+            return out.reshape(*x.shape[:-2], r1 - r0, c1 - c0)
     # narrow ranges first, so that wide extensions copy only what the narrow ones kept
     order = sorted(range(nd), key=lambda a: (ranges[a][1] - ranges[a][0]) / max(sizes[a], 1))
     for a in order:

@@ -17,32 +17,53 @@ and slow down whatever runs next on the same cores, so every timed sample is pre
 an idle gap and the implementations are interleaved (round-robin) rather than timed one
 after another.
 
-Run it as ``fastconv bench`` or ``python bench/run.py``; ``--help`` lists the options.
+Each summary row also gives fastconv's effective GFLOP/s, its fraction of the roofline (the
+machine's float32 ``np.matmul`` peak and memory bandwidth, measured at the start of the same
+run: :mod:`fastconv._bench.roofline`), the method it ran, its error against the float64
+reference, and the peak extra memory of one untimed call (``tracemalloc``). ``--plot`` draws
+the ratios as a bar chart (PNG), ``--json`` writes everything.
+
+Two further modes: ``--scaling`` times W1's image from 256² to 8192² and W4's batch from 1 to
+64, fastconv beside the fastest peer at each point; ``--check-choice`` times every method of
+fastconv on W0–W10 and on 30 fixed random geometries and reports how often ``method="auto"``
+lands within 1.3x of the fastest (:mod:`fastconv._bench.choice`).
+
+Run it as ``fastconv bench`` or ``python bench/run.py``; ``--help`` lists the options. The
+parts that do not depend on the workloads and peers below (timing, roofline, check-choice,
+tables, charts) are in the private package :mod:`fastconv._bench`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import math
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-#: Largest error, relative to ``max|reference|``, that still passes the check.
-REL_TOL = 1e-3
-#: A sample shorter than this loops the call and divides (seconds).
-MIN_SAMPLE_S = 0.02
-#: Timed-sample budget per implementation and workload; slower calls get fewer repeats.
-SAMPLE_BUDGET_S = 3.0
+from ._bench import choice, plot, report
+from ._bench.measure import (
+    MIN_SAMPLE_S,
+    REL_TOL,
+    SAMPLE_BUDGET_S,
+    Fn,
+    Result,
+    WorkloadReport,
+    interleave,
+    peak_extra_bytes,
+    warm_up,
+)
+from ._bench.report import format_report, format_summary, format_table, machine_info  # noqa: F401
+from ._bench.roofline import Roofline, measure_roofline
+
 #: Peers that would take longer than this per call are skipped (seconds).
 MAX_CALL_S = 2.0
 #: Peers that would materialise more window memory than this are skipped (bytes).
@@ -54,8 +75,6 @@ PEER_MACS_PER_S = {
     "ndimage.correlate": 1.5e9,
     "numpy.einsum": 1.0e9,
 }
-
-Fn = Callable[[], np.ndarray]
 
 
 class Skip(Exception):
@@ -122,6 +141,16 @@ class Workload:
             return ho * wo * math.prod(self.w_shape)
         return self.x_shape[0] * ho * wo * math.prod(self.w_shape)
 
+    def flops(self) -> int:
+        """Floating-point operations of the direct algorithm: 2 per multiply-add."""
+        return 2 * self.macs()
+
+    def min_bytes(self) -> int:
+        """Compulsory memory traffic: input, weight and output (float32) moved once."""
+        ho, wo = self.out_hw()
+        out = ho * wo if self.is_image else self.x_shape[0] * self.w_shape[0] * ho * wo
+        return 4 * (math.prod(self.x_shape) + math.prod(self.w_shape) + out)
+
 
 @dataclass(frozen=True)
 class BackwardWorkload(Workload):
@@ -131,6 +160,14 @@ class BackwardWorkload(Workload):
     fastconv runs ``conv2d_backward(..., needs=("input", "weight"))``; PyTorch runs
     ``torch.nn.grad.conv2d_input`` and ``conv2d_weight``. The result checked is the pair.
     """
+
+    def flops(self) -> int:
+        """Two products of the forward pass's size: ``grad_input`` and ``grad_weight``."""
+        return 4 * self.macs()
+
+    def min_bytes(self) -> int:
+        """``x``, ``w`` and ``grad_output`` read; ``grad_input`` and ``grad_weight`` written."""
+        return super().min_bytes() + 4 * (math.prod(self.x_shape) + math.prod(self.w_shape))
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -569,112 +606,76 @@ IMPLS: tuple[Impl, ...] = (
 # --------------------------------------------------------------------------- timing
 
 
-@dataclass
-class Result:
-    """Timings and accuracy of one implementation on one workload."""
-
-    impl: str
-    times_s: list[float] = field(default_factory=list)
-    repeats: int = 0
-    loops: int = 1
-    rel_err: float | None = None
-    skipped: str | None = None
-    error: bool = False  # the implementation raised (not a deliberate skip)
-
-    @property
-    def is_fastconv(self) -> bool:
-        """Whether this is a fastconv call rather than a peer."""
-        return self.impl.startswith("fastconv")
-
-    @property
-    def ok(self) -> bool:
-        """Whether the implementation ran and passed the accuracy check."""
-        return self.rel_err is not None and self.rel_err <= REL_TOL
-
-    @property
-    def median_s(self) -> float | None:
-        """Median time per call in seconds, ``None`` if never timed."""
-        return statistics.median(self.times_s) if self.times_s else None
-
-
-@dataclass
-class WorkloadReport:
-    """Everything measured on one workload."""
-
-    workload: Workload
-    results: list[Result]
-    plan: str = ""
-
-    def fastconv_results(self) -> list[Result]:
-        """The results of every fastconv call run on this workload, in order."""
-        return [r for r in self.results if r.is_fastconv]
-
-    def fastconv(self) -> Result | None:
-        """The first fastconv result (``conv2d`` or ``filter_image``), if any ran."""
-        return next(iter(self.fastconv_results()), None)
-
-    def best_peer(self) -> Result | None:
-        """The fastest peer that ran and passed the accuracy check."""
-        peers = [r for r in self.results if not r.is_fastconv and r.ok and r.times_s]
-        return min(peers, key=lambda r: r.median_s, default=None)
-
-    def ratio(self, fc: Result | None = None) -> float | None:
-        """fastconv median / best peer median (below 1 means fastconv is faster), for ``fc``
-        (default: the first fastconv result)."""
-        fc = self.fastconv() if fc is None else fc
-        best = self.best_peer()
-        if fc is None or best is None or not fc.times_s:
-            return None
-        return fc.median_s / best.median_s
-
-
-def _time_once(fn: Fn, loops: int, gap: float) -> float:
-    time.sleep(gap)
-    t0 = time.perf_counter()
-    for _ in range(loops):
-        fn()
-    return (time.perf_counter() - t0) / loops
-
-
-def _calibrate(fn: Fn, min_sample: float, gap: float) -> tuple[int, float]:
-    """Find how many back-to-back calls make a sample of at least ``min_sample`` seconds.
-
-    Returns the loop count and the time per call measured with it.
-    """
-    loops = 1
-    while True:
-        per_call = _time_once(fn, loops, gap)
-        if per_call * loops >= min_sample or loops >= 10**6:
-            return loops, per_call
-        loops = min(loops * 100, math.ceil(1.2 * min_sample / max(per_call, 1e-9)))
-
-
 def _describe_plan(wl: Workload, x: np.ndarray, w: np.ndarray) -> str:
-    """What ``fastconv.plan`` says it would run, or why it could not say."""
+    """What ``fastconv.plan`` says the workload's first fastconv call would run, or why it
+    could not say."""
     try:
-        import fastconv
-
-        if isinstance(wl, BackwardWorkload):
-            from fastconv._dispatch import choose_transpose_method, choose_weight_method
-
-            geo = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
-            geo = geo.geometry
-            return (
-                f"grad_input: {choose_transpose_method(geo)[0]}, "
-                f"grad_weight: {choose_weight_method(geo)[0]}"
-            )
-        if wl.same_size:
-            from fastconv.image import plan_filter
-
-            p = plan_filter(x, w, border="reflect")
-        elif wl.is_image:
-            p = fastconv.plan(x[None, None], w[None, None])
-        else:
-            p = fastconv.plan(x, w, stride=wl.stride, padding=wl.padding, groups=wl.groups)
-        method = getattr(p.method, "value", p.method)
-        return f"{method} ({p.reason})"
+        planner = PLANNERS["fastconv.filter_image" if wl.same_size else "fastconv"]
+        method, reason = planner(wl, x, w)
+        return f"{method} ({reason})"
     except Exception as exc:  # a benchmark reports, it does not crash
         return f"unavailable: {type(exc).__name__}: {exc}"
+
+
+def _name(method: Any) -> str:
+    return str(getattr(method, "value", method))
+
+
+def _conv_args(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``conv2d``'s operands and keywords for a workload (an image as ``(1, 1, H, W)``)."""
+    if wl.is_image:
+        return x[None, None], w[None, None], {}
+    return x, w, dict(stride=wl.stride, padding=wl.padding, groups=wl.groups)
+
+
+def plan_conv(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
+    """Method and reason of ``fastconv.conv2d`` (or of both parts of its backward pass)."""
+    import fastconv
+
+    xc, wc, kwargs = _conv_args(wl, x, w)
+    p = fastconv.plan(xc, wc, **kwargs)
+    if not isinstance(wl, BackwardWorkload):
+        return _name(p.method), p.reason
+    from fastconv._dispatch import choose_transpose_method, choose_weight_method
+
+    (mi, ri), (mw, rw) = choose_transpose_method(p.geometry), choose_weight_method(p.geometry)
+    method = _name(mi) if _name(mi) == _name(mw) else f"{_name(mi)}/{_name(mw)}"
+    return method, f"grad_input: {_name(mi)} ({ri}); grad_weight: {_name(mw)} ({rw})"
+
+
+def plan_filter_image(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
+    """Method and reason of ``fastconv.filter_image(x, w, border="reflect")``."""
+    from fastconv.image import plan_filter
+
+    p = plan_filter(x, w, border="reflect")
+    return _name(p.method), p.reason
+
+
+def plan_correlate2d(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
+    """Method and reason of ``fastconv.correlate2d(x, w, "same", "symm")`` (its internal plan)."""
+    from fastconv import signal
+
+    p = signal._Plan2D("correlate2d", x, w, "same", "symm", 0, 1, 1, False)
+    picked = p.resolve(*p.operands(x, w))
+    return _name(picked.method), picked.reason
+
+
+#: How each fastconv call of :data:`IMPLS` says what it runs (by implementation name).
+PLANNERS: dict[str, Callable[[Workload, np.ndarray, np.ndarray], tuple[str, str]]] = {
+    "fastconv": plan_conv,
+    "fastconv.filter_image": plan_filter_image,
+    "fastconv.correlate2d": plan_correlate2d,
+}
+
+
+def _plan_result(res: Result, wl: Workload, x: np.ndarray, w: np.ndarray) -> None:
+    planner = PLANNERS.get(res.impl)
+    if planner is None:
+        return
+    try:
+        res.method, res.reason = planner(wl, x, w)
+    except Exception as exc:  # a benchmark reports, it does not crash
+        res.method, res.reason = "?", f"unavailable: {type(exc).__name__}: {exc}"
 
 
 def run_workload(
@@ -684,15 +685,19 @@ def run_workload(
     repeats: int,
     gap: float,
     min_sample: float = MIN_SAMPLE_S,
+    memory: bool = True,
 ) -> WorkloadReport:
     """Check and time every implementation on one workload.
 
-    Each implementation is called once to warm up (Numba compilation included) and its
-    result is checked against :func:`reference`. Then, round after round, every
-    implementation still owed samples is timed once, in an order rotated each round,
-    after ``gap`` seconds of idling. A call faster than ``min_sample`` is looped and the
-    sample divided. An implementation gets ``repeats`` samples, fewer (not below 3)
-    where they would exceed ``SAMPLE_BUDGET_S``, and at most ``wl.max_repeats``.
+    Each implementation is called once to warm up (Numba compilation included; a second call
+    where the first took a second or more) and its result is checked against
+    :func:`reference`. Then, round after round, every implementation still owed samples is
+    timed once, in an order rotated each round, after ``gap`` seconds of idling. A call
+    faster than ``min_sample`` is looped and the sample divided. An implementation gets
+    ``repeats`` samples, fewer (not below 3) where they would exceed ``SAMPLE_BUDGET_S``, and
+    at most ``wl.max_repeats``. A peer whose warm call takes over ``MAX_CALL_S`` is not timed
+    further. Finally, with ``memory``, one more untimed call of each
+    fastconv implementation measures its peak extra memory.
 
     Parameters
     ----------
@@ -706,6 +711,8 @@ def run_workload(
         Idle seconds before each timed call or loop.
     min_sample : float, optional
         Shortest sample in seconds; faster calls are looped.
+    memory : bool, optional
+        Measure fastconv's peak extra memory (``tracemalloc``).
 
     Returns
     -------
@@ -715,17 +722,14 @@ def run_workload(
     x, w = make_inputs(wl)
     ref = reference(wl, x, w)
     cap = min(repeats, wl.max_repeats or repeats)
-    report = WorkloadReport(wl, [], plan=_describe_plan(wl, x, w))
-    fns: dict[str, Fn] = {}
+    rep = WorkloadReport(wl, [], plan=_describe_plan(wl, x, w))
+    entries = []
     for impl in (impl for impl in impls if wl.kind in impl.kinds):
         res = Result(impl.name)
-        report.results.append(res)
+        rep.results.append(res)
         try:
             fn = impl.adapter(wl, x, w)
-            time.sleep(gap)
-            t0 = time.perf_counter()
-            out = fn()  # warm-up: compiles, fills caches, gives the result to check
-            estimate = time.perf_counter() - t0
+            out, estimate = warm_up(fn, res, cap=cap, min_sample=min_sample, gap=gap)
         except Skip as exc:
             res.skipped = str(exc)
             continue
@@ -733,170 +737,217 @@ def run_workload(
             res.skipped = f"error: {type(exc).__name__}: {exc}"
             res.error = True
             continue
+        if estimate > MAX_CALL_S and not impl.is_fastconv:
+            res.skipped = f"{estimate:.1f} s per call (over {MAX_CALL_S:g} s)"
+            continue
         res.rel_err = rel_error(out, ref)
-        if estimate < 1.0:  # the warm-up may include compilation: calibrate afresh
-            res.loops, estimate = _calibrate(fn, min_sample, gap)
-        res.repeats = min(cap, max(3, int(SAMPLE_BUDGET_S / max(estimate, 1e-9))))
-        fns[impl.name] = fn
-
-    timed = [r for r in report.results if r.impl in fns]
-    for k in range(max((r.repeats for r in timed), default=0)):
-        due = [r for r in timed if len(r.times_s) < r.repeats]
-        shift = k % len(due)
-        for res in due[shift:] + due[:shift]:
-            res.times_s.append(_time_once(fns[res.impl], res.loops, gap))
-    return report
+        del out
+        entries.append((res, fn))
+    interleave(entries, gap)
+    for res, fn in entries:
+        if res.is_fastconv:
+            _plan_result(res, wl, x, w)
+            if memory:
+                res.peak_bytes = peak_extra_bytes(fn)
+    return rep
 
 
-# --------------------------------------------------------------------------- output
+# --------------------------------------------------------------------------- check-choice
 
 
-def _fmt_ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    ms = seconds * 1e3
-    return f"{ms:.1f}" if ms >= 100 else f"{ms:.3f}" if ms >= 1 else f"{ms:.4f}"
+def choice_problem(wl: Workload) -> choice.Problem:
+    """The ``--check-choice`` problem of a workload: ``conv2d``, ``filter_image`` or
+    ``conv2d_backward`` with each method forced."""
+    import fastconv
+
+    x, w = make_inputs(wl)
+    if wl.same_size:
+        from fastconv.image import plan_filter
+
+        def run(method: str) -> Fn:
+            return lambda: fastconv.filter_image(x, w, border="reflect", method=method)
+
+        def plan() -> Any:
+            return plan_filter(x, w, border="reflect")
+
+        planner = plan_filter_image
+    else:
+        xc, wc, kw = _conv_args(wl, x, w)
+        if isinstance(wl, BackwardWorkload):
+            g = grad_output(wl)
+
+            def run(method: str) -> Fn:
+                return lambda: fastconv.conv2d_backward(
+                    g, xc, wc, **kw, needs=("input", "weight"), method=method
+                )[:2]
+
+            def plan() -> Any:
+                return None  # the backward pass has no plan object: try every method
+        else:
+
+            def run(method: str) -> Fn:
+                return lambda: fastconv.conv2d(xc, wc, **kw, method=method)
+
+            def plan() -> Any:
+                return fastconv.plan(xc, wc, **kw)
+
+        planner = plan_conv
+    return choice.Problem(
+        wl.name,
+        wl.title,
+        run,
+        lambda: planner(wl, x, w),
+        lambda: choice.method_names(plan()),
+    )
 
 
-def _fmt_ratio(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{ratio:.2f}x"
+def _parse_geometries(text: str) -> list[choice.ConvCase]:
+    cases = choice.random_geometries()
+    if text.strip().lower() == "all":
+        return cases
+    if text.strip().lower() == "none":
+        return []
+    by_name = {c.name: c for c in cases}
+    names = [n.strip().upper() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in by_name]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"given {text!r}, expected 'all', 'none' or a comma-separated subset of "
+            f"G01..G{len(cases):02d}"
+        )
+    return [by_name[n] for n in names]
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> str:
-    """Align string cells in columns: first column left-aligned, the others right-aligned.
+def run_check_choice(
+    problems: Sequence[choice.Problem], *, repeats: int, gap: float, min_sample: float
+) -> tuple[list[choice.ChoiceReport], dict[str, Any]]:
+    """Time every method of every problem, printing each as it finishes; then the table."""
 
-    Parameters
-    ----------
-    headers : sequence of str
-        Column titles.
-    rows : sequence of sequence of str
-        Cells. A row shorter than ``headers`` is a note: its first cell goes in the first
-        column and the rest is printed after it as is, without widening any column.
-    indent : str, optional
-        Prefix of every line.
+    def progress(rep: choice.ChoiceReport) -> None:
+        print(report.format_choice_report(rep), end="\n\n", flush=True)
 
-    Returns
-    -------
-    str
-        The table, lines joined by newlines.
-    """
-    widths = [len(h) for h in headers]
-    for row in rows:
-        cells = row if len(row) == len(headers) else row[:1]
-        for i, cell in enumerate(cells):
-            widths[i] = max(widths[i], len(cell))
+    reports = choice.check_choice(
+        problems, repeats=repeats, gap=gap, min_sample=min_sample, progress=progress
+    )
+    stats = choice.summary(reports)
+    print("Summary (check-choice)")
+    print(report.format_choice_summary(reports, stats))
+    return reports, stats
+
+
+# --------------------------------------------------------------------------- scaling
+
+#: Image sides of W1 and batch sizes of W4 in the scaling run.
+SCALING_SIDES = (256, 512, 1024, 2048, 4096, 8192)
+SCALING_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _workload(name: str) -> Workload:
+    return next(wl for wl in WORKLOADS if wl.name == name)
+
+
+def scaling_series(quick: bool = False) -> dict[str, list[Workload]]:
+    """W1 with its image side and W4 with its batch varied (``quick``: the smaller half)."""
+    w1, w4 = _workload("W1"), _workload("W4")
+    sides = [s for s in SCALING_SIDES if not quick or s <= 1024]
+    batches = [n for n in SCALING_BATCHES if not quick or n <= 8]
+    return {
+        "W1": [
+            dataclasses.replace(w1, name=f"W1@{s}", title=f"{s}x{s} image, 3x3 kernel, valid",
+                                x_shape=(s, s), max_repeats=3 if s >= 4096 else None)
+            for s in sides
+        ],
+        "W4": [
+            dataclasses.replace(w4, name=f"W4@N={n}", title=f"N={n} C=64 56x56 -> 64 3x3, pad 1",
+                                x_shape=(n, *w4.x_shape[1:]), max_repeats=3 if n >= 32 else None)
+            for n in batches
+        ],
+    }  # fmt: skip
+
+
+def scaling_point(series: str, rep: WorkloadReport) -> dict[str, Any]:
+    """One point of the scaling run: the varied size, fastconv's and the best peer's medians."""
+    wl, fc, best = rep.workload, rep.fastconv(), rep.best_peer()
+    return {
+        "series": series,
+        "workload": wl.name,
+        "x": wl.x_shape[0] if series == "W4" else wl.x_shape[-1],
+        "x_shape": wl.x_shape,
+        "fastconv_s": fc.median_s if fc and fc.ok else None,
+        "fastconv_ok": bool(fc and fc.ok),
+        "method": fc.method if fc else None,
+        "best_peer": best.impl if best else None,
+        "peer_s": best.median_s if best else None,
+        "ratio": rep.ratio(fc),
+        "gflops": wl.flops() / fc.median_s / 1e9 if fc and fc.median_s else None,
+        "medians_s": {r.impl: r.median_s for r in rep.results if r.ok and r.times_s},
+    }
+
+
+def run_scaling(
+    impls: Sequence[Impl],
+    *,
+    quick: bool,
+    repeats: int,
+    gap: float,
+    min_sample: float,
+    series: Sequence[str] = ("W1", "W4"),
+) -> list[dict[str, Any]]:
+    """Time fastconv and every peer at each point of the ``series`` of :func:`scaling_series`;
+    print a line per point as it finishes and return the points."""
+    points = []
+    headers = ["point", "fastconv ms", "method", "best peer", "peer ms", "ratio", "GFLOP/s"]
+    widths = [10, 12, 10, 18, 10, 7, 8]
 
     def line(cells: Sequence[str]) -> str:
-        if len(cells) < len(headers):
-            parts = [cells[0].ljust(widths[0]), *cells[1:]]
-        else:
-            parts = [
-                c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells)
-            ]
-        return (indent + "  ".join(parts)).rstrip()
+        return "  ".join(c.ljust(n) if i in (0, 2, 3) else c.rjust(n)
+                         for i, (c, n) in enumerate(zip(cells, widths)))  # fmt: skip
 
-    out = [line(headers), indent + "  ".join("-" * n for n in widths)]
-    out += [line(row) for row in rows]
-    return "\n".join(out)
-
-
-def format_report(rep: WorkloadReport) -> str:
-    """Render one workload's results as an aligned table with its fastconv ratio."""
-    wl = rep.workload
-    shape = f"x{wl.x_shape} w{wl.w_shape}"
-    head = f"{wl.name}: {wl.title}   {shape}\n  fastconv plan: {rep.plan}"
-    rows = []
-    for r in rep.results:
-        if r.skipped is not None:
-            rows.append([r.impl, f"skipped: {r.skipped}"])
+    print(line(headers))
+    for name, workloads in scaling_series(quick).items():
+        if name not in series:
             continue
-        check = "ok" if r.ok else "FAIL"
-        rows.append(
-            [
-                r.impl,
-                _fmt_ms(r.median_s),
-                _fmt_ms(min(r.times_s, default=None)),
-                f"{r.rel_err:.1e}",
-                check,
-                f"{len(r.times_s)} x {r.loops}",
-            ]
-        )
-    table = format_table(
-        ["implementation", "median ms", "min ms", "rel err", "check", "samples x loop"],
-        rows,
-        indent="  ",
-    )
-    best = rep.best_peer()
-    name = best.impl if best else "no peer"
-    tails = []
-    for fc in rep.fastconv_results():
-        if fc.skipped is not None and not fc.error:
-            continue
-        tail = f"  {fc.impl} / best peer ({name}): {_fmt_ratio(rep.ratio(fc))}"
-        if fc.rel_err is not None and not fc.ok:
-            tail += f"   ({fc.impl} FAILED the accuracy check)"
-        tails.append(tail)
-    return "\n".join([head, table, *tails])
+        for wl in workloads:
+            rep = run_workload(wl, impls, repeats=repeats, gap=gap, min_sample=min_sample,
+                               memory=False)  # fmt: skip
+            p = scaling_point(name, rep)
+            points.append(p)
+            cells = [wl.name, report.fmt_ms(p["fastconv_s"]), p["method"] or "-",
+                     p["best_peer"] or "-", report.fmt_ms(p["peer_s"]),
+                     report.fmt_ratio(p["ratio"]),
+                     "-" if p["gflops"] is None else f"{p['gflops']:.3g}"]  # fmt: skip
+            print(line(cells), flush=True)
+    return points
 
 
-def format_summary(reports: Sequence[WorkloadReport]) -> str:
-    """Render the final table: workload, fastconv ms, best peer and its ms, ratio."""
-    rows = []
-    for rep in reports:
-        best = rep.best_peer()
-        # a fastconv call this build lacks (skipped, not failed) gets no row
-        calls = [r for r in rep.fastconv_results() if r.skipped is None or r.error]
-        for fc in calls or [None]:
-            fc_ms = _fmt_ms(fc.median_s) if fc else "-"
-            if fc is not None and (fc.skipped or not fc.ok):
-                fc_ms += " !"
-            name = rep.workload.name
-            if fc is not None and fc.impl != "fastconv":
-                name += " " + fc.impl.removeprefix("fastconv.")
-            rows.append(
-                [
-                    name,
-                    fc_ms,
-                    best.impl if best else "-",
-                    _fmt_ms(best.median_s) if best else "-",
-                    _fmt_ratio(rep.ratio(fc) if fc else None),
-                ]
-            )
-    headers = ["workload", "fastconv ms", "best peer", "peer ms", "ratio"]
-    note = "ratio = fastconv / best peer median (< 1: fastconv faster); '!' = fastconv failed"
-    return format_table(headers, rows) + "\n" + note
-
-
-def machine_info() -> dict[str, object]:
-    """Collect CPU, library versions and thread counts for the report header."""
-    info: dict[str, object] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+def plot_scaling(path: str | Path, points: Sequence[dict[str, Any]]) -> Path:
+    """Two log-log panels: time per call against W1's image side and against W4's batch."""
+    panels = []
+    titles = {
+        "W1": ("W1: 3x3 kernel, n x n float32 image", "image side n"),
+        "W4": ("W4: 64 -> 64 channels, 3x3, 56x56, batch N", "batch N"),
     }
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            models = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")]
-        info["cpu"] = models[0]
-    except (OSError, IndexError):
-        info["cpu"] = platform.processor() or "unknown"
-    for mod in ("fastconv", "numpy", "scipy", "numba", "torch", "cv2"):
-        try:
-            info[mod] = getattr(importlib.import_module(mod), "__version__", "?")
-        except Exception:
-            info[mod] = "not installed"
-    threads = {}
-    for mod, getter in (
-        ("torch", "get_num_threads"),
-        ("numba", "get_num_threads"),
-        ("cv2", "getNumThreads"),
-    ):
-        try:
-            threads[mod] = getattr(importlib.import_module(mod), getter)()
-        except Exception:
-            pass
-    info["threads"] = threads
-    return info
+    for series, (title, x_label) in titles.items():
+        pts = [p for p in points if p["series"] == series]
+        if not pts:
+            continue
+        xs = [p["x"] for p in pts]
+        peers = sorted({p["best_peer"] for p in pts if p["best_peer"]})
+        panels.append(plot.Panel(
+            title, x_label, "ms per call (median)",
+            [plot.Series("fastconv", xs, [_ms(p["fastconv_s"]) for p in pts]),
+             plot.Series(f"best peer ({', '.join(peers) or 'none'})", xs,
+                         [_ms(p["peer_s"]) for p in pts])],
+            x_labels=[str(x) for x in xs],
+        ))  # fmt: skip
+    return plot.line_chart(path, panels, title="fastconv and the fastest peer as the problem grows")
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e3
+
+
+# --------------------------------------------------------------------------- command line
 
 
 def _importable(module: str) -> bool:
@@ -948,8 +999,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``fastconv bench``."""
     p = argparse.ArgumentParser(
         prog="fastconv bench",
-        description="Time fastconv.conv2d against installed peers; check every result "
-        "against a float64 reference.",
+        description="Time fastconv against installed peers; check every result against a "
+        "float64 reference; report GFLOP/s, the fraction of this machine's measured roofline, "
+        "the method and the peak extra memory of each fastconv call.",
     )
     p.add_argument(
         "--workloads",
@@ -977,10 +1029,147 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="fewer repeats and shorter gaps: a smoke test, not a measurement",
+        help="fewer repeats, shorter gaps, a smaller roofline measurement and scaling run: a "
+        "smoke test, not a measurement",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="draw a chart to PNG: the ratios (bars), the --scaling curves, or the "
+        "--check-choice ratios chosen / fastest",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead of the table: W1's image from 256^2 to 8192^2 and W4's batch from 1 to "
+        "64 (those of W1, W4 that --workloads names), fastconv beside the fastest peer",
+    )
+    mode.add_argument(
+        "--check-choice",
+        action="store_true",
+        help="instead of the table: time every method of fastconv on --workloads and on the "
+        f"random geometries; report how often auto is within {choice.TOLERANCE}x of the fastest",
+    )
+    p.add_argument(
+        "--geometries",
+        type=_parse_geometries,
+        default=None,
+        metavar="LIST",
+        help="with --check-choice: 'all' (default), 'none' or a subset such as G01,G07 of the "
+        f"{choice.GEOMETRY_COUNT} random geometries (bench/geometries.json)",
+    )
     return p
+
+
+def _print_header(info: dict[str, Any], missing: Sequence[str]) -> None:
+    print("fastconv benchmark (float32; times are medians in ms per call)")
+    print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, {info['platform']}")
+    versions = ("fastconv", "numpy", "scipy", "numba", "torch", "cv2")
+    print("versions: " + ", ".join(f"{m} {info[m]}" for m in versions)
+          + f", python {info['python']}")  # fmt: skip
+    print("threads: " + ", ".join(f"{k} {v}" for k, v in info["threads"].items()))
+    if missing:
+        print("not installed (skipped): " + ", ".join(missing))
+
+
+def _print_timing(repeats: int, gap: float, min_sample: float) -> None:
+    fewer = (
+        f" (fewer, min 3, for calls over {SAMPLE_BUDGET_S / repeats:.2g} s)" if repeats > 3 else ""
+    )
+    caps = "".join(f", {wl.name} at most {wl.max_repeats}" for wl in WORKLOADS if wl.max_repeats)
+    print(
+        f"timing: warm-up call per implementation, then interleaved repeats (round-robin "
+        f"over implementations, order rotated each round) with a {gap:g} s idle gap before "
+        f"each sample; {repeats} samples per implementation{fewer}{caps}; calls "
+        f"under {min_sample * 1e3:g} ms are looped within a sample and divided"
+    )
+    print(f"check: max|result - float64 reference| / max|reference| <= {REL_TOL:g}")
+
+
+def _print_roofline(roof: Roofline) -> None:
+    print(
+        f"roofline: float32 np.matmul peak {roof.peak_gflops:.1f} GFLOP/s, memory bandwidth "
+        f"{roof.bandwidth_gbs:.1f} GB/s (c = a + b, one thread per CPU), ridge "
+        f"{roof.ridge:.1f} flop/B; measured now, best of several"
+    )
+
+
+def _write_json(path: str, payload: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, default=str)
+    print(f"\nwrote {path}")
+
+
+def _main_table(args: argparse.Namespace, impls: Sequence[Impl], settings: dict) -> list[dict]:
+    roof = measure_roofline(quick=args.quick, gap=settings["gap_s"])
+    _print_roofline(roof)
+    print()
+    reports = []
+    for wl in args.workloads:
+        rep = run_workload(wl, impls, repeats=settings["repeats"], gap=settings["gap_s"],
+                           min_sample=settings["min_sample_s"])  # fmt: skip
+        reports.append(rep)
+        print(format_report(rep, roof), end="\n\n", flush=True)
+    rows = report.summary_rows(reports, roof)
+    print("Summary")
+    print(format_summary(rows))
+    if args.plot:
+        path = plot.bar_chart(
+            args.plot, [r["row"] for r in rows], [r["ratio"] for r in rows],
+            title="fastconv median / fastest peer median (float32, one run)",
+            axis_label="ratio (log scale; left of 1: fastconv faster)",
+            reference_label="same speed",
+        )  # fmt: skip
+        print(f"\nwrote {path}")
+    if args.json:
+        _write_json(args.json, {
+            "roofline": dataclasses.asdict(roof),
+            "summary": rows,
+            "workloads": [report.workload_json(rep) for rep in reports],
+        } | settings["payload"])  # fmt: skip
+    return rows
+
+
+def _main_check_choice(args: argparse.Namespace, settings: dict) -> list[choice.ChoiceReport]:
+    geometries = args.geometries if args.geometries is not None else choice.random_geometries()
+    problems = [choice_problem(wl) for wl in args.workloads]
+    problems += [choice.conv_problem(case) for case in geometries]
+    print(f"check-choice: {len(problems)} problems; every method that applies is timed\n")
+    reports, stats = run_check_choice(problems, repeats=settings["repeats"],
+                                      gap=settings["gap_s"],
+                                      min_sample=settings["min_sample_s"])  # fmt: skip
+    if args.plot:
+        path = plot.bar_chart(
+            args.plot, [f"{r.name} {r.chosen}" for r in reports], [r.ratio for r in reports],
+            title=f"auto's method / fastest method ({stats['within']} of {stats['problems']} "
+            f"within {choice.TOLERANCE}x)",
+            axis_label="median of the chosen method / median of the fastest (log scale)",
+            reference=choice.TOLERANCE, reference_label=f"{choice.TOLERANCE}x", base=1.0,
+            axis_range=(0.97, max(2.0, 1.2 * max((r.ratio or 1.0) for r in reports))),
+        )  # fmt: skip
+        print(f"\nwrote {path}")
+    if args.json:
+        _write_json(args.json, {
+            "check_choice": stats,
+            "problems": [report.choice_json(rep) for rep in reports],
+        } | settings["payload"])  # fmt: skip
+    return reports
+
+
+def _main_scaling(args: argparse.Namespace, impls: Sequence[Impl], settings: dict) -> list[dict]:
+    series = [wl.name for wl in args.workloads if wl.name in ("W1", "W4")]
+    print(f"scaling: {' and '.join(series)} (W1 over image sides, W4 over batch sizes)\n")
+    conv_impls = [impl for impl in impls if "conv" in impl.kinds]
+    points = run_scaling(conv_impls, quick=args.quick, repeats=settings["repeats"],
+                         gap=settings["gap_s"], min_sample=settings["min_sample_s"],
+                         series=series)  # fmt: skip
+    if args.plot:
+        print(f"\nwrote {plot_scaling(args.plot, points)}")
+    if args.json:
+        _write_json(args.json, {"scaling": points} | settings["payload"])
+    return points
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -994,87 +1183,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0, or 1 when fastconv raised or failed the accuracy check on some workload.
+        0, or 1 when fastconv raised or failed the accuracy check on some workload (with
+        ``--check-choice``: when a method raised something other than ``ValueError``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     dask_status = _run_dask_workloads(argv)  # W11 runs only when named, by its own runner
     if dask_status is not None:
         return dask_status
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     gap = args.gap if args.gap is not None else (0.05 if args.quick else 0.2)
     min_sample = MIN_SAMPLE_S / 4 if args.quick else MIN_SAMPLE_S
     if repeats < 1 or gap < 0:
-        build_parser().error("--repeats must be >= 1 and --gap >= 0")
+        parser.error("--repeats must be >= 1 and --gap >= 0")
+    if args.geometries is not None and not args.check_choice:
+        parser.error("--geometries needs --check-choice")
+    if args.scaling and not {"W1", "W4"} & {wl.name for wl in args.workloads}:
+        parser.error("--scaling varies W1 and W4: give --workloads W1, W4 or W1,W4")
 
     info = machine_info()
     impls = [impl for impl in IMPLS if _importable(impl.module)]
     missing = sorted({impl.module for impl in IMPLS} - {impl.module for impl in impls})
-    print("fastconv benchmark (float32; times are medians in ms per call)")
-    print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, {info['platform']}")
-    print(
-        "versions: "
-        + ", ".join(
-            f"{m} {info[m]}" for m in ("fastconv", "numpy", "scipy", "numba", "torch", "cv2")
-        )
-        + f", python {info['python']}"
-    )
-    print("threads: " + ", ".join(f"{k} {v}" for k, v in info["threads"].items()))
-    fewer = (
-        f" (fewer, min 3, for calls over {SAMPLE_BUDGET_S / repeats:.2g} s)" if repeats > 3 else ""
-    )
-    caps = "".join(f", {wl.name} at most {wl.max_repeats}" for wl in WORKLOADS if wl.max_repeats)
-    print(
-        f"timing: warm-up call per implementation, then interleaved repeats (round-robin "
-        f"over implementations, order rotated each round) with a {gap:g} s idle gap before "
-        f"each sample; {repeats} samples per implementation{fewer}{caps}; calls "
-        f"under {min_sample * 1e3:g} ms are looped within a sample and divided"
-    )
-    print(f"check: max|result - float64 reference| / max|reference| <= {REL_TOL:g}")
-    if missing:
-        print("not installed (skipped): " + ", ".join(missing))
-    print()
-
-    reports = []
-    for wl in args.workloads:
-        rep = run_workload(wl, impls, repeats=repeats, gap=gap, min_sample=min_sample)
-        reports.append(rep)
-        print(format_report(rep), end="\n\n", flush=True)
-
-    print("Summary")
-    print(format_summary(reports))
-
-    if args.json:
-        payload = {
-            "machine": info,
-            "settings": {
-                "repeats": repeats,
-                "gap_s": gap,
-                "min_sample_s": min_sample,
-                "rel_tol": REL_TOL,
-                "quick": args.quick,
-            },
-            "workloads": [
-                {
-                    "workload": asdict(rep.workload),
-                    "fastconv_plan": rep.plan,
-                    "results": [
-                        {**asdict(r), "median_s": r.median_s, "ok": r.ok} for r in rep.results
-                    ],
-                    "best_peer": rep.best_peer().impl if rep.best_peer() else None,
-                    "ratio": rep.ratio(),
-                    "ratios": {fc.impl: rep.ratio(fc) for fc in rep.fastconv_results()},
-                }
-                for rep in reports
-            ],
-        }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, default=str)
-        print(f"\nwrote {args.json}")
-
-    failed = any(
-        fc.error or (fc.skipped is None and not fc.ok)
-        for rep in reports
-        for fc in rep.fastconv_results()
-    )
-    return 1 if failed else 0
+    _print_header(info, missing)
+    _print_timing(repeats, gap, min_sample)
+    settings = {"repeats": repeats, "gap_s": gap, "min_sample_s": min_sample}
+    settings["payload"] = {
+        "machine": info,
+        "settings": {**settings, "rel_tol": REL_TOL, "quick": args.quick},
+    }
+    if args.check_choice:
+        reports = _main_check_choice(args, settings)
+        return 1 if any(r.error for rep in reports for r in rep.results) else 0
+    if args.scaling:
+        points = _main_scaling(args, impls, settings)
+        return 0 if all(p["fastconv_ok"] for p in points) else 1
+    rows = _main_table(args, impls, settings)
+    return 0 if all(r["ok"] for r in rows) else 1
