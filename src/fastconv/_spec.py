@@ -234,6 +234,31 @@ class Geometry:
     result_dtype: np.dtype
 
 
+def _check_ranks(
+    fname: str, nd: int, x_shape: tuple[int, ...], w_shape: tuple[int, ...], w_axes: str
+) -> tuple[bool, tuple[int, ...]]:
+    """The input's and weight's number of dimensions and the kernel sizes, shared by the
+    forward and the transposed convolution; returns ``(batched, batched input shape)``.
+    ``w_axes`` names the weight's two channel axes for the message."""
+    kdims = ", ".join("kD kH kW".split()[3 - nd :])
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{fname}: expected input with {nd + 1} (unbatched) or {nd + 2} (batched) dimensions, "
+            f"got input of shape {x_shape}"
+        )
+    if len(w_shape) != nd + 2:
+        raise ValueError(
+            f"{fname}: expected weight with {nd + 2} dimensions "
+            f"({w_axes}, {kdims}), got weight of shape {w_shape}"
+        )
+    if min(w_shape[2:]) < 1:
+        raise ValueError(
+            f"{fname}: expected every kernel size to be at least 1, got weight of shape {w_shape}"
+        )
+    batched = len(x_shape) == nd + 2
+    return batched, (x_shape if batched else (1, *x_shape))
+
+
 def normalize_conv(
     fname: str,
     nd: int,
@@ -254,26 +279,10 @@ def normalize_conv(
     Raises ``ValueError`` / ``TypeError`` naming the function, the parameter, the expected and
     the given value. Arrays are not needed, so the result can be cached per call signature.
     """
-    kdims = ", ".join("kD kH kW".split()[3 - nd :])
-    if len(x_shape) not in (nd + 1, nd + 2):
-        raise ValueError(
-            f"{fname}: expected input with {nd + 1} (unbatched) or {nd + 2} (batched) dimensions, "
-            f"got input of shape {x_shape}"
-        )
-    if len(w_shape) != nd + 2:
-        raise ValueError(
-            f"{fname}: expected weight with {nd + 2} dimensions "
-            f"(out_channels, in_channels/groups, {kdims}), got weight of shape {w_shape}"
-        )
-    batched = len(x_shape) == nd + 2
-    xb = x_shape if batched else (1, *x_shape)
+    batched, xb = _check_ranks(fname, nd, x_shape, w_shape, "out_channels, in_channels/groups")
     n_out, cg = w_shape[0], w_shape[1]
     kernel = w_shape[2:]
     spatial = xb[2:]
-    if min(kernel) < 1:
-        raise ValueError(
-            f"{fname}: expected every kernel size to be at least 1, got weight of shape {w_shape}"
-        )
 
     g = _groups(fname, groups)
     if n_out % g:
@@ -395,26 +404,10 @@ def normalize_conv_transpose(
     returned geometry's ``spec.padding`` is the per-side padding that crops the full scatter,
     and ``output_shape`` already includes ``output_padding``.
     """
-    kdims = ", ".join("kD kH kW".split()[3 - nd :])
-    if len(x_shape) not in (nd + 1, nd + 2):
-        raise ValueError(
-            f"{fname}: expected input with {nd + 1} (unbatched) or {nd + 2} (batched) dimensions, "
-            f"got input of shape {x_shape}"
-        )
-    if len(w_shape) != nd + 2:
-        raise ValueError(
-            f"{fname}: expected weight with {nd + 2} dimensions "
-            f"(in_channels, out_channels/groups, {kdims}), got weight of shape {w_shape}"
-        )
-    batched = len(x_shape) == nd + 2
-    xb = x_shape if batched else (1, *x_shape)
+    batched, xb = _check_ranks(fname, nd, x_shape, w_shape, "in_channels, out_channels/groups")
     n_in, og = w_shape[0], w_shape[1]
     kernel = w_shape[2:]
     spatial = xb[2:]
-    if min(kernel) < 1:
-        raise ValueError(
-            f"{fname}: expected every kernel size to be at least 1, got weight of shape {w_shape}"
-        )
     if min(spatial) < 1:
         raise ValueError(
             f"{fname}: expected every spatial size of the input to be at least 1, got input of "
