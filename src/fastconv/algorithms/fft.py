@@ -336,8 +336,16 @@ def _overlap_save(x, w, pad_lo, out_shape, blocks, real, workers, batch, dtype, 
 
     # batches run side by side on fastconv's pool, one thread per transform: pocketfft's own
     # ``workers`` split every transform pass and synchronise after it, which measured 1.5x
-    # slower than whole batches per thread (4096x4096 blocks of 256x256, 2 cores)
-    _threads.run_tasks(run, range(0, tiles[0], rows), threads=workers)
+    # slower than whole batches per thread (4096x4096 blocks of 256x256, 2 cores). Each thread
+    # takes the next batch when it is done with one (``next`` on a shared iterator is atomic
+    # under the GIL): a thread slowed down by other work on its core takes fewer batches.
+    starts = iter(range(0, tiles[0], rows))
+
+    def worker(_: int, index: int) -> None:
+        for t0 in starts:
+            run(t0, index)
+
+    _threads.run_tasks(worker, range(min(workers, -(-tiles[0] // rows))), threads=workers)
     return out
 
 
