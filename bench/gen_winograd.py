@@ -56,7 +56,7 @@ def call(dest: str, d_off: str, d_step: str, src: str, offsets: list[str], coefs
     return f"_comb{len(offsets)}({dest}, {d_off}, {d_step}, {src}, {args}, {s_step}, n_tx, {n})"
 
 
-HELPERS = '''
+HELPERS = """
 
 
 @serial
@@ -106,8 +106,10 @@ def _comb5(d, do, ds, s, o0, k0, o1, k1, o2, k2, o3, k3, o4, k4, ss, n_t, n):
         b0 = u8(t * ss)
         for c in range(n):
             b = b0 + u8(c)
-            d[a + u8(c)] = k0 * s[o0 + b] + k1 * s[o1 + b] + k2 * s[o2 + b] + k3 * s[o3 + b] + k4 * s[o4 + b]
-'''
+            d[a + u8(c)] = (
+                k0 * s[o0 + b] + k1 * s[o1 + b] + k2 * s[o2 + b] + k3 * s[o3 + b] + k4 * s[o4 + b]
+            )
+"""
 
 
 def gen_input(m: int) -> str:
@@ -118,7 +120,7 @@ def gen_input(m: int) -> str:
         "@serial",
         f"def input_tiles_{m}(xt, wp, C, n_tx, t0, n_tiles, v, ty, k, tmp):",
         f'    """``F({m}x{m}, 3x3)``: ``v[:, t0 + tx, :] = B^T d B`` for the tiles of strip row',
-        '    ``ty`` read from the channels-last workspace ``xt`` (row width ``wp``); ``tmp``',
+        "    ``ty`` read from the channels-last workspace ``xt`` (row width ``wp``); ``tmp``",
         f'    holds {a * a} * n_tx * C elements; ``k``: 1 and the constants."""',
         "    tf = xt.reshape(-1)",
         "    vf = v.reshape(-1)",
@@ -151,7 +153,7 @@ def gen_output(m: int) -> str:
         "@serial",
         f"def output_tiles_{m}(mm, t0, n_tx, ot, wo, k, tmp):",
         f'    """``F({m}x{m}, 3x3)``: ``ot[r, tx*{m} + s, :] = (A^T M A)[r, s]`` for the tiles',
-        f'    ``t0 .. t0 + n_tx`` of ``mm`` (``(alpha*alpha, tiles, O)``); ``tmp`` holds',
+        "    ``t0 .. t0 + n_tx`` of ``mm`` (``(alpha*alpha, tiles, O)``); ``tmp`` holds",
         f'    {a * m} * n_tx * O elements; ``k``: 1 and the constants."""',
         "    n_tiles = mm.shape[1]",
         "    og = mm.shape[2]",
@@ -195,7 +197,9 @@ from ._config import serial
 def main() -> None:
     parts = [HEADER, HELPERS]
     for m in (4, 2):
-        parts.append(f"\n\n#: ``k`` of the F({m}x{m}, 3x3) functions: 1, then the other constants\n")
+        parts.append(
+            f"\n\n#: ``k`` of the F({m}x{m}, 3x3) functions: 1, then the other constants\n"
+        )
         parts.append(f"CONSTANTS_{m} = {(1.0, *constants(m))!r}\n\n")
         parts.append("\n" + gen_input(m) + "\n\n" + gen_output(m))
     path = ROOT / "src" / "fastconv" / "_numba" / "winograd_tiles.py"

@@ -260,9 +260,11 @@ def plan(
     >>> p = plan(np.zeros((8, 64, 56, 56), np.float32), np.zeros((64, 64, 3, 3), np.float32),
     ...          padding=1)
     >>> p.method, p.output_shape
-    (<Method.GEMM: 'gemm'>, (8, 64, 56, 56))
-    >>> print(p.reason)
-    64 filters per group share each window of 576 values: BLAS matrix product
+    (<Method.WINOGRAD: 'winograd'>, (8, 64, 56, 56))
+    >>> print(p.reason)   # doctest: +ELLIPSIS
+    F(4x4, 3x3) Winograd: predicted ... ms against ... ms for gemm
+    >>> [str(m) for m, seconds in p.candidates]   # cheapest first, by the cost model
+    ['winograd', 'winograd_f2', 'gemm', 'fft', 'direct']
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     >>> gaussian = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0

@@ -17,7 +17,6 @@ unsigned indices keep the inner loops free of wraparound checks (see ``direct``)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import uint64 as u8
 
 from ._config import serial
@@ -52,18 +51,18 @@ def channels_last(x, n, ph, pw, y0, rows, wp, xt):
 
 
 @serial
-def input_transform(x, n, ph, pw, ty0, ty1, n_tx, m, k, xt, v):
+def input_transform(x, n, ph, pw, ty0, ty1, n_tx, m, k, xt, v, tmp):
     """``v[a*alpha + b, t, :] = (B^T d_t B)[a, b]`` for the tiles of tile rows ``[ty0, ty1)``
     of image ``n`` (``F(m×m, 3×3)``, ``m`` 2 or 4; ``k``: the transforms' constants).
 
     ``v`` is ``(alpha*alpha, (ty1 - ty0) * n_tx, C)``; ``xt`` a workspace of at least
-    ``((ty1 - ty0) * m + 2) * (n_tx * m + 2) * C`` elements.
+    ``((ty1 - ty0) * m + 2) * (n_tx * m + 2) * C`` elements, ``tmp`` one of
+    ``(m + 2)² * n_tx * C``.
     """
     C = x.shape[1]
     wp = n_tx * m + 2
     channels_last(x, n, ph, pw, ty0 * m - ph, (ty1 - ty0) * m + 2, wp, xt)
     n_tiles = (ty1 - ty0) * n_tx
-    tmp = np.empty((m + 2) * (m + 2) * n_tx * C, dtype=x.dtype)
     for ty in range(ty1 - ty0):
         if m == 4:
             input_tiles_4(xt, wp, C, n_tx, ty * n_tx, n_tiles, v, ty, k, tmp)
@@ -72,10 +71,11 @@ def input_transform(x, n, ph, pw, ty0, ty1, n_tx, m, k, xt, v):
 
 
 @serial
-def output_transform(mm, m, k, n, o0, ty0, ty1, n_tx, ot, out):
+def output_transform(mm, m, k, n, o0, ty0, ty1, n_tx, ot, out, tmp):
     """``out[n, o0 + o, 0, ty*m + r, tx*m + s] = (A^T M_t A)[r, s]`` for tile rows
     ``[ty0, ty1)``; ``mm`` is ``(alpha*alpha, tiles, O')`` (the products of ``O'`` output
-    channels starting at ``o0``), ``ot`` a workspace of ``m * n_tx * m * O'`` elements.
+    channels starting at ``o0``), ``ot`` a workspace of ``m * n_tx * m * O'`` elements and
+    ``tmp`` one of ``(m + 2) * m * n_tx * O'``.
 
     Returns 0 if every output written is finite, else NaN: the transforms spread a NaN or inf
     over a whole tile (``inf - inf``), so the caller then recomputes with another algorithm.
@@ -86,7 +86,6 @@ def output_transform(mm, m, k, n, o0, ty0, ty1, n_tx, ot, out):
     of = out.reshape(-1)
     wo = n_tx * m
     cols = min(wo, OW)
-    tmp = np.empty((m + 2) * m * n_tx * og, dtype=mm.dtype)
     check = mm.dtype.type(0)
     for ty in range(ty1 - ty0):
         if m == 4:

@@ -105,9 +105,12 @@ def run_tiles(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical, m
     itemsize = x.itemsize
     # tile rows per strip: V and M of one strip within STRIP_BYTES (and the workspace cap)
     threads = num_threads() if out.size * cg * 9 >= PARALLEL_MIN_MACS else 1
-    per_row = alpha * alpha * n_tx * (c + og) * itemsize
+    # bytes per tile row of a strip (V, M, and the input rows), and per worker whatever the
+    # strip (two more input rows, the output strip, the transforms' scratch)
+    per_row = (alpha * alpha * n_tx * (c + og) + m * (n_tx * m + 2) * c) * itemsize
+    fixed = 2 * (n_tx * m + 2) * c + m * n_tx * m * og + alpha * alpha * n_tx * max(c, og)
     budget = min(STRIP_BYTES, max(get_workspace_limit() // max(threads, 1), 1))
-    strip = max(1, min(n_ty, budget // per_row))
+    strip = max(1, min(n_ty, (budget - fixed * itemsize) // per_row))
     strip = math.ceil(n_ty / math.ceil(n_ty / strip))  # strips of equal height
     tasks = [
         (n, t0, min(n_ty, t0 + strip)) for n in range(n_images) for t0 in range(0, n_ty, strip)
@@ -130,15 +133,16 @@ def run_tiles(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical, m
                 np.empty(alpha * alpha * strip * n_tx * c, dtype),
                 np.empty(alpha * alpha * strip * n_tx * og, dtype),
                 np.empty(m * n_tx * m * og, dtype),
+                np.empty(alpha * alpha * n_tx * max(c, og), dtype),
             )
-        xt, v_buf, m_buf, ot = ws
+        xt, v_buf, m_buf, ot, tmp = ws
         tiles = (t1 - t0) * n_tx
         v = v_buf[: alpha * alpha * tiles * c].reshape(alpha * alpha, tiles, c)
-        input_transform(x, n, ph, pw, t0, t1, n_tx, m, consts, xt, v)
+        input_transform(x, n, ph, pw, t0, t1, n_tx, m, consts, xt, v, tmp)
         mm = m_buf[: alpha * alpha * tiles * og].reshape(alpha * alpha, tiles, og)
         for g in range(groups):
             np.matmul(v[:, :, g * cg : (g + 1) * cg], u[g], out=mm)
-            check = output_transform(mm, m, consts, n, g * og, t0, t1, n_tx, ot, out)
+            check = output_transform(mm, m, consts, n, g * og, t0, t1, n_tx, ot, out, tmp)
             if check != 0:
                 finite[index] = False
 
