@@ -23,7 +23,8 @@ def method_for(x_shape, w_shape, **kwargs) -> str:
         ((1, 1, 4, 4), (1, 1, 3, 3), {}, "direct"),  # W0: the tutorial
         ((1, 1, 512, 512), (1, 1, 3, 3), {}, "direct"),  # W1: single-filter filtering
         ((8, 128, 56, 56), (128, 1, 3, 3), {"groups": 128, "padding": 1}, "direct"),  # W6
-        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "gemm"),  # W4
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd"),  # W4
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1, "stride": 2}, "gemm"),  # W5-like
         ((8, 256, 28, 28), (64, 256, 1, 1), {}, "gemm"),  # W7: pointwise
         ((8, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm"),  # W8
         ((2, 4, 9, 9), (8, 1, 3, 3), {"groups": 4}, "direct"),  # 2 filters x 9 = 18 < 48
@@ -32,6 +33,53 @@ def method_for(x_shape, w_shape, **kwargs) -> str:
 )
 def test_auto_rule(x_shape, w_shape, kwargs, expected) -> None:
     assert method_for(x_shape, w_shape, **kwargs) == expected
+
+
+def test_integer_inputs_stay_exact() -> None:
+    p = fastconv.plan(np.zeros((8, 64, 56, 56), np.int16), np.zeros((64, 64, 3, 3), np.int16),
+                      padding=1)  # fmt: skip
+    assert p.method == "gemm"
+    assert ("winograd" in [m for m, _ in p.candidates]) and p.candidates[0][0] == "winograd"
+
+
+def test_large_kernel_takes_the_fft() -> None:
+    assert method_for((1, 1, 1024, 1024), (1, 1, 31, 31)) == "fft"
+
+
+def test_plan_lists_candidates_with_predictions() -> None:
+    p = fastconv.plan(np.zeros((8, 64, 56, 56), F32), np.zeros((64, 64, 3, 3), F32), padding=1)
+    names = [m.value for m, _ in p.candidates]
+    assert set(names) == {"direct", "gemm", "winograd", "winograd_f2", "fft"}
+    times = [t for _, t in p.candidates]
+    assert times == sorted(times) and all(t > 0 for t in times)
+    assert "candidates: winograd" in str(p)
+
+
+def test_every_cost_names_its_provenance_script() -> None:
+    from fastconv._dispatch import COSTS
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "bench" / "cost_model.py").exists()
+    script = (root / "bench" / "cost_model.py").read_text()
+    for name, (value, provenance) in COSTS.items():
+        assert value > 0 and provenance, name
+        assert name in script, name  # the script measures (and documents) every constant
+
+
+@pytest.mark.parametrize("method", ["winograd", "winograd_f2"])
+def test_winograd_refuses_other_geometries(method: str) -> None:
+    x, w = np.zeros((1, 2, 8, 8)), np.zeros((2, 2, 3, 3))
+    with pytest.raises(ValueError, match=f"conv2d: method='{method}' needs stride 1"):
+        fastconv.conv2d(x, w, stride=2, method=method)
+    with pytest.raises(ValueError, match="needs a 3x3 kernel, got 5x5"):
+        fastconv.conv2d(x, np.zeros((2, 2, 5, 5)), method=method)
+    with pytest.raises(ValueError, match="needs a 3x3 kernel, got 1x3"):
+        fastconv.conv1d(x[0, :, 0], w[:, :, 0], method=method)
+
+
+def test_fft_refuses_strides() -> None:
+    with pytest.raises(ValueError, match="conv2d: method='fft' needs stride 1 and dilation 1"):
+        fastconv.conv2d(np.zeros((1, 8, 8)), np.zeros((1, 1, 3, 3)), dilation=2, method="fft")
 
 
 def test_rule_boundary_is_the_threshold() -> None:

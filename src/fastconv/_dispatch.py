@@ -1,7 +1,10 @@
 """Algorithm choice: a pure, inspectable function of shapes, geometry and dtype.
 
 The rule of ``method="auto"``: *separable* for rank-1 kernels where it pays, *direct* when
-each window feeds few filters, *gemm* otherwise.
+each window feeds few filters, *gemm* otherwise -- and then *winograd* or *fft* instead where
+they apply, are accurate enough (correctness rules first: integer inputs stay on the exact
+methods; Winograd and FFT only within their error bounds) and the cost model
+(:data:`COSTS`, :func:`predict`) expects them to be faster.
 
 - Every output reads one input channel (``C/groups == 1``), one filter per group
   (``O/groups == 1``), two spatial axes, a kernel of at least 2×2 with at least
@@ -57,27 +60,57 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "15.9 ms; 7x7: 8.7 vs 9.3 and 9.9 vs 24.6; 5x5: gemm). 81 keeps depthwise 7x7 on gemm",
     ),
 }
+#: name -> (value, provenance): the constants of :func:`predict`, all measured by
+#: ``flock /tmp/fastconv-bench.lock python bench/cost_model.py`` (which says how each is taken)
+#: on the 2-core AVX-512 dev VM, float32, both threads (2026-11-26).
+COSTS: dict[str, tuple[float, str]] = {
+    "CALL_S": (1.0e-5, "W0 (4x4 image, 3x3 kernel): the fixed cost of one call"),
+    "WINOGRAD_CALL_S": (1.1e-5, "W0 with method='winograd', less CALL_S"),
+    "FFT_CALL_S": (4.0e-5, "W0 with method='fft', less CALL_S"),
+    "DIRECT_MACS_PER_S": (1.63e10, "W1 (512x512, 3x3) with method='direct'"),
+    "GEMM_MACS_PER_S": (6.9e10, "W4 (N=8 C=64 56x56 -> 64 3x3 pad 1) with method='gemm'"),
+    "WINOGRAD_MACS_PER_S": (
+        9.9e10,
+        "W4's transform-domain products alone: 36 batched (196x64)@(64x64) matmuls per image "
+        "on fastconv's pool, BLAS on one thread per worker",
+    ),
+    "WINOGRAD4_S_PER_TILE_CHANNEL": (
+        4.0e-8,
+        "W4 with method='winograd' less its products (at WINOGRAD_MACS_PER_S), per 4x4 tile "
+        "and channel (input and output channels counted), one thread",
+    ),
+    "WINOGRAD2_S_PER_TILE_CHANNEL": (
+        7.9e-9,
+        "W4 with method='winograd_f2' less its products (at WINOGRAD_MACS_PER_S), per 2x2 "
+        "tile and channel, one thread",
+    ),
+    "FFT_S_PER_UNIT": (
+        2.4e-10,
+        "W3 (4096x4096, 31x31) with method='fft', per N log2 N unit of algorithms.fft.plan's "
+        "cost, one thread",
+    ),
+}
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
 WEIGHT_DIRECT_MIN_TAPS = THRESHOLDS["WEIGHT_DIRECT_MIN_TAPS"][0]
 
 
-def choose_method(geo: Geometry) -> tuple[Method, str]:
-    """Return the algorithm ``method="auto"`` runs for this problem, and why.
+def _rule(geo: Geometry) -> tuple[Method, str]:
+    """The measured threshold rule between *direct* and *gemm* (see the module docstring).
 
     >>> import numpy as np
     >>> from fastconv._spec import normalize_conv
     >>> f4 = np.dtype("float32")
     >>> geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4,
     ...                      None, None, 1, 1, 1, 1, "zeros")
-    >>> method, reason = choose_method(geo)
+    >>> method, reason = _rule(geo)
     >>> method
     <Method.GEMM: 'gemm'>
     >>> print(reason)
     64 filters per group share each window of 576 values: BLAS matrix product
     >>> geo = normalize_conv("conv2d", 2, (1, 512, 512), f4, (1, 1, 3, 3), f4,
     ...                      None, None, 1, 0, 1, 1, "zeros")
-    >>> choose_method(geo)[1]
+    >>> _rule(geo)[1]
     'one filter per group: direct row accumulation'
     """
     per_group = geo.weight_shape[0] // geo.spec.groups
@@ -91,6 +124,181 @@ def choose_method(geo: Geometry) -> tuple[Method, str]:
         )
     return Method.GEMM, (
         f"{per_group} filters per group share each window of {window} values: BLAS matrix product"
+    )
+
+
+def _canonical(geo: Geometry):
+    from ._core import _pad3, _to3d
+
+    nd = geo.spec.ndim
+    return (
+        _to3d(geo.input_shape, nd),
+        _to3d(geo.weight_shape, nd),
+        _to3d(geo.output_shape, nd),
+        _pad3(geo.spec.stride, 1),
+        _pad3(geo.spec.dilation, 1),
+    )
+
+
+def unsupported(method: Method, geo: Geometry) -> str | None:
+    """Why ``method`` cannot run ``geo`` at all, or ``None`` if it can (geometry only).
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> geo = normalize_conv("conv2d", 2, (1, 4, 8, 8), np.dtype("float32"), (4, 4, 5, 5),
+    ...                      np.dtype("float32"), None, None, 1, 0, 1, 1, "zeros")
+    >>> unsupported(Method.WINOGRAD, geo)
+    'a 3x3 kernel, got 5x5'
+    """
+    x3, w3, _, stride, dilation = _canonical(geo)
+    if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
+        from .algorithms.winograd import unsupported as why
+
+        return why(x3, w3, stride, dilation)
+    if method is Method.FFT:
+        from .algorithms.fft_conv import unsupported as why
+
+        return why(w3, stride, dilation)
+    if method is Method.SEPARABLE:
+        return separable_unsupported(geo)
+    return None
+
+
+def predict(method: Method, geo: Geometry, threads: int | None = None) -> float | None:
+    """Predicted seconds of ``method`` on ``geo`` by the cost model (:data:`COSTS`), or
+    ``None`` where the method does not apply (or, for *separable*, depends on the weights).
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4,
+    ...                      None, None, 1, 1, 1, 1, "zeros")
+    >>> [round(predict(m, geo, 2) * 1e3, 1) for m in (Method.GEMM, Method.WINOGRAD)]
+    [13.4, 6.4]
+    """
+    if method is Method.SEPARABLE or unsupported(method, geo) is not None:
+        return None
+    if threads is None:
+        from ._threads import num_threads
+
+        threads = num_threads()
+    c = {name: value for name, (value, _) in COSTS.items()}
+    x3, w3, o3, _, _ = _canonical(geo)
+    n_images, n_out = o3[:2]
+    groups = geo.spec.groups
+    cg, og = w3[1], n_out // groups
+    positions = math.prod(o3[2:])
+    macs = n_images * n_out * positions * cg * math.prod(w3[2:])
+    if method is Method.DIRECT:
+        return c["CALL_S"] + macs / c["DIRECT_MACS_PER_S"]
+    if method is Method.GEMM:
+        return c["CALL_S"] + macs / c["GEMM_MACS_PER_S"]
+    if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
+        m = 4 if method is Method.WINOGRAD else 2
+        tiles = n_images * math.ceil(o3[3] / m) * math.ceil(o3[4] / m)
+        per = c[f"WINOGRAD{m}_S_PER_TILE_CHANNEL"]
+        products = tiles * (m + 2) ** 2 * cg * og * groups / c["WINOGRAD_MACS_PER_S"]
+        return (
+            c["CALL_S"] + c["WINOGRAD_CALL_S"] + products
+            + tiles * (x3[1] + n_out) * per / threads
+        )  # fmt: skip
+    # FFT: the transforms of fastconv.algorithms.fft's model, plus the per-frequency products
+    from .algorithms import fft
+
+    sp = tuple(d for d in o3[2:] if d > 1) or (1,)
+    ks = tuple(k for k, d in zip(w3[2:], o3[2:]) if d > 1) or (1,)
+    if cg == 1:
+        units = fft.plan(sp, ks, n_images * x3[1], n_out, n_images * n_out).cost
+        extra = 0.0
+    else:
+        units = fft.plan(sp, ks, n_images * x3[1], n_out * cg, n_images * n_out, blocks=False).cost
+        freq = math.prod(fft._fast_len(o + k - 1, True) for o, k in zip(sp, ks))
+        extra = 4 * n_images * n_out * cg * freq / 2 / c["GEMM_MACS_PER_S"]
+    return c["CALL_S"] + c["FFT_CALL_S"] + units * c["FFT_S_PER_UNIT"] / threads + extra
+
+
+#: the methods whose cost the model compares under ``method="auto"``
+AUTO_METHODS = (Method.DIRECT, Method.GEMM, Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT)
+#: an alternative to the measured rule's choice must be predicted this much faster
+MARGIN = 0.8
+
+
+def candidates(geo: Geometry, threads: int | None = None) -> tuple[tuple[Method, float], ...]:
+    """Every method that can run ``geo``, with its predicted seconds (cheapest first)."""
+    found = [(m, predict(m, geo, threads)) for m in AUTO_METHODS]
+    return tuple(sorted(((m, t) for m, t in found if t is not None), key=lambda mt: mt[1]))
+
+
+def inexact_allowed(method: Method, geo: Geometry, exact: bool) -> str | None:
+    """Why the correctness rules keep ``method="auto"`` off ``method``, or ``None``.
+
+    Integer and bool inputs (``exact``) stay on the methods that sum products exactly as the
+    reference does (direct, gemm, separable). Winograd is taken only where its float32 error
+    was measured within :data:`fastconv.algorithms.winograd.ERROR_BOUND` (1e-4 of the largest
+    output, ``tests/test_winograd.py``: up to :data:`WINOGRAD_MAX_CHANNELS` input channels per
+    group); the FFT only where its error estimate (``4 u log2(N)`` of the typical output,
+    ``fastconv.algorithms.fft``) is below 1e-4, which holds for float32 and float64 at every
+    size that fits in memory.
+    """
+    if method not in (Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT):
+        return None
+    if exact:
+        return "integer inputs: exact methods only"
+    if method is not Method.FFT and geo.weight_shape[1] > WINOGRAD_MAX_CHANNELS:
+        return f"more than {WINOGRAD_MAX_CHANNELS} input channels per group: error not measured"
+    return None
+
+
+#: Winograd's error was measured (and tested) up to this many input channels per group
+WINOGRAD_MAX_CHANNELS = 512
+
+
+def choose_method(geo: Geometry, exact: bool = False) -> tuple[Method, str]:
+    """Return the algorithm ``method="auto"`` runs for this problem, and why.
+
+    First the correctness rules (:func:`inexact_allowed`; ``exact``: integer or bool inputs),
+    then the measured direct/gemm rule, then the cost model: *winograd*, *winograd_f2* or
+    *fft* replace the rule's choice where :func:`predict` expects them to take at most
+    :data:`MARGIN` of its time.
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4,
+    ...                      None, None, 1, 1, 1, 1, "zeros")
+    >>> method, reason = choose_method(geo)
+    >>> method
+    <Method.WINOGRAD: 'winograd'>
+    >>> print(reason)
+    F(4x4, 3x3) Winograd: predicted 6.4 ms against 13.4 ms for gemm
+    >>> choose_method(geo, exact=True)[0]
+    <Method.GEMM: 'gemm'>
+    >>> geo = normalize_conv("conv2d", 2, (1, 512, 512), f4, (1, 1, 3, 3), f4,
+    ...                      None, None, 1, 0, 1, 1, "zeros")
+    >>> choose_method(geo)[1]
+    'one filter per group: direct row accumulation'
+    """
+    base, reason = _rule(geo)
+    from ._threads import num_threads
+
+    threads = num_threads()
+    t_base = predict(base, geo, threads)
+    best, t_best = base, t_base
+    for method in (Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT):
+        t = predict(method, geo, threads)
+        if t is None or inexact_allowed(method, geo, exact) is not None:
+            continue
+        if t <= MARGIN * t_base and t < t_best:
+            best, t_best = method, t
+    if best is base:
+        return base, reason
+    what = {
+        Method.WINOGRAD: "F(4x4, 3x3) Winograd",
+        Method.WINOGRAD_F2: "F(2x2, 3x3) Winograd",
+        Method.FFT: "FFT",
+    }[best]
+    return best, (
+        f"{what}: predicted {t_best * 1e3:.1f} ms against {t_base * 1e3:.1f} ms for {base}"
     )
 
 

@@ -221,7 +221,8 @@ def _core(x: np.ndarray, v: np.ndarray, nd: int, pads: Pads, stride, dilation) -
     if plan is None:
         geo = normalize_conv("correlate", nd, xs, x.dtype, ws, x.dtype, None, None,
                              stride, pads, dilation, groups, "zeros")  # fmt: skip
-        plan = (geo, layout(geo), choose_method(geo)[0])
+        # exact=True: this is the direct path (the FFT is chosen above, by its own bounds)
+        plan = (geo, layout(geo), choose_method(geo, exact=True)[0])
         if len(_PLANS) > 256:
             _PLANS.clear()
         _PLANS[key] = plan

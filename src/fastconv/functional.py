@@ -17,10 +17,11 @@ import numpy as np
 
 from ._core import Layout, conv_general, layout
 from ._dispatch import (
+    candidates,
     choose_method,
     choose_transpose_method,
     separable_candidate,
-    separable_unsupported,
+    unsupported,
     with_weights,
 )
 from ._spec import (
@@ -33,7 +34,7 @@ from ._spec import (
     normalize_conv_transpose,
 )
 from .algorithms import TRANSPOSE_METHODS, Method
-from .grad import transposed
+from .grad import check_transpose_method, transposed
 
 _NAMES = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
 T = TypeVar("T")
@@ -49,6 +50,10 @@ class Plan:
         The algorithm that runs (``"direct"``, ``"gemm"`` or ``"separable"``).
     reason : str
         Why: the rule of ``method="auto"`` that decided, or ``"forced by method=..."``.
+    candidates : tuple of (Method, float)
+        Every method that can run this geometry with its predicted seconds by the cost model
+        (``fastconv._dispatch.COSTS``), cheapest first (*separable* is not in it: it depends on
+        the weight values).
     weights_rule : {None, "auto", "forced"}
         Whether the choice still depends on the weight values: ``"auto"`` where
         ``method="auto"`` turns to *separable* if every kernel is of rank 1, ``"forced"``
@@ -75,6 +80,7 @@ class Plan:
     geometry: Geometry
     layout: Layout = field(repr=False, compare=False)
     weights_rule: str | None = field(default=None, repr=False, compare=False)
+    candidates: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def spec(self) -> ConvSpec:
@@ -90,13 +96,18 @@ class Plan:
     def __str__(self) -> str:
         g = self.geometry
         s = g.spec
-        return (
+        text = (
             f"method: {self.method} ({self.reason})\n"
             f"input {g.input_shape} * weight {g.weight_shape} -> output {g.output_shape}, "
             f"{g.compute_dtype}\n"
             f"stride={s.stride} padding={s.padding} dilation={s.dilation} groups={s.groups} "
             f"padding_mode={s.padding_mode!r}"
         )
+        if self.candidates:
+            text += "\ncandidates: " + ", ".join(
+                f"{m} {t * 1e3:.3g} ms" for m, t in self.candidates
+            )
+        return text
 
 
 def _freeze(value: Any) -> Any:
@@ -129,17 +140,18 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     check_method(fname, method, [m.value for m in Method])
     rule = None
     if method == "auto":
-        chosen, reason = choose_method(geo)
+        exact = x.dtype.kind in "biu" and w.dtype.kind in "biu"
+        chosen, reason = choose_method(geo, exact)
         if separable_candidate(geo):
             rule = "auto"
     else:
         chosen, reason = Method(method), f"forced by method={method!r}"
+        why = unsupported(chosen, geo)
+        if why is not None:
+            raise ValueError(f"{fname}: method={method!r} needs {why}")
         if chosen is Method.SEPARABLE:
-            why = separable_unsupported(geo)
-            if why is not None:
-                raise ValueError(f"{fname}: method='separable' needs {why}")
             rule = "forced"
-    return Plan(chosen, reason, geo, layout(geo), rule)
+    return Plan(chosen, reason, geo, layout(geo), rule, candidates(geo))
 
 
 def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) -> Plan:
@@ -254,9 +266,11 @@ def plan(
     >>> p = plan(np.zeros((8, 64, 56, 56), np.float32), np.zeros((64, 64, 3, 3), np.float32),
     ...          padding=1)
     >>> p.method, p.output_shape
-    (<Method.GEMM: 'gemm'>, (8, 64, 56, 56))
-    >>> print(p.reason)
-    64 filters per group share each window of 576 values: BLAS matrix product
+    (<Method.WINOGRAD: 'winograd'>, (8, 64, 56, 56))
+    >>> print(p.reason)   # doctest: +ELLIPSIS
+    F(4x4, 3x3) Winograd: predicted ... ms against ... ms for gemm
+    >>> [str(m) for m, seconds in p.candidates]   # cheapest first, by the cost model
+    ['winograd', 'winograd_f2', 'gemm', 'fft', 'direct']
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     >>> gaussian = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
@@ -314,10 +328,12 @@ _PARAMS_DOC = """
         (``d c b | a b c d | c b a``, needs padding < size); the edge value
         (``a a | a b c d | d d``); periodic wrap (``c d | a b c d | a b``, padding <= size);
         reflection repeating the edge (``b a | a b c d | d c``, padding <= size).
-    method : {{"auto", "direct", "gemm", "separable"}}, default "auto"
-        Algorithm; ``"auto"`` applies the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
+    method : {{"auto", "direct", "gemm", "separable", "winograd", "winograd_f2", "fft"}}
+        Algorithm, default ``"auto"``: the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
         ``"separable"`` (conv2d, one input channel per output) needs every kernel to be of
-        rank 1 and raises ``ValueError`` otherwise.
+        rank 1; ``"winograd"`` (``F(4×4, 3×3)``) and ``"winograd_f2"`` (``F(2×2, 3×3)``) a
+        conv2d with a 3×3 kernel, stride 1 and dilation 1; ``"fft"`` stride 1 and dilation
+        1; otherwise they raise ``ValueError``.
 
     Returns
     -------
@@ -455,7 +471,10 @@ def _plan_transpose(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.nda
         stride, padding, output_padding, groups, dilation,
     )  # fmt: skip
     check_method(fname, method, TRANSPOSE_METHODS)
-    return geo, choose_transpose_method(geo)[0] if method == "auto" else Method(method)
+    if method == "auto":
+        return geo, choose_transpose_method(geo)[0]
+    check_transpose_method(fname, Method(method), geo)
+    return geo, Method(method)
 
 
 def _conv_transpose(nd: int, x, weight, bias, stride, padding, output_padding, groups, dilation,
@@ -497,8 +516,11 @@ _TRANSPOSE_DOC = """
         Independent channel groups; divides ``C_in``.
     dilation : int or tuple of {nd} ints, default 1
         Spacing between kernel taps.
-    method : {{"auto", "direct", "gemm"}}, default "auto"
-        Algorithm; ``"auto"`` applies the forward rule to the equivalent correlation.
+    method : {{"auto", "direct", "gemm", "winograd", "winograd_f2", "fft"}}, default "auto"
+        Algorithm; ``"auto"`` applies the forward rule to the equivalent correlation (stride
+        1: a correlation with the flipped kernel; larger strides: with zeros between the input
+        elements, or the GEMM scatter). Winograd needs a 2-D 3×3 kernel and dilation 1, FFT
+        dilation 1.
 
     Returns
     -------

@@ -120,6 +120,23 @@ def transpose_canonical(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Ca
     )
 
 
+def check_transpose_method(fname: str, method: Method, geo: Geometry) -> None:
+    """Refuse a forced ``method`` that cannot run the correlation form of this transposed
+    convolution (``geo`` read as in :func:`fastconv._dispatch.choose_transpose_method`)."""
+    nd = geo.spec.ndim
+    kernel = geo.weight_shape[2:]
+    if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
+        if nd != 2 or tuple(kernel) != (3, 3) or geo.spec.dilation != (1, 1):
+            raise ValueError(
+                f"{fname}: method={method.value!r} needs a 2-D 3x3 kernel with dilation 1, got "
+                f"kernel {tuple(kernel)} and dilation={geo.spec.dilation}"
+            )
+    elif method is Method.FFT and any(d != 1 for d in geo.spec.dilation):
+        raise ValueError(
+            f"{fname}: method='fft' needs dilation 1, got dilation={geo.spec.dilation}"
+        )
+
+
 def _lead(kernel: tuple[int, ...], canon: Canonical) -> tuple[int, ...]:
     """Leading padding of the correlation that computes a transposed convolution (stride 1):
     ``(k - 1) * d - pad_lo`` per axis; negative when the padding is wider than the kernel."""
@@ -227,7 +244,10 @@ def _finish(a: np.ndarray, shape: tuple[int, ...], batched: bool, dtype: np.dtyp
 def _methods(geo: Geometry, method: str) -> tuple[Method, Method]:
     """Algorithms for (grad_input, grad_weight) under ``method``."""
     if method != "auto":
-        return Method(method), Method(method)
+        forced = Method(method)
+        # a weight gradient is a correlation with a kernel as large as grad_output: gemm
+        weight = forced if forced in (Method.DIRECT, Method.GEMM) else Method.GEMM
+        return forced, weight
     return choose_transpose_method(geo)[0], choose_weight_method(geo)[0]
 
 
@@ -254,6 +274,8 @@ def _backward(
                          stride, padding, dilation, groups, padding_mode)  # fmt: skip
     check_grad_output(fname, geo, g.shape)
     check_method(fname, method, TRANSPOSE_METHODS)
+    if method != "auto" and "input" in needs:
+        check_transpose_method(fname, Method(method), geo)
     compute, result = compute_dtypes(g.dtype, *dtypes)
     lay = layout(geo)
     spec = geo.spec

@@ -37,14 +37,25 @@ class Method(str, Enum):
     DIRECT = "direct"
     GEMM = "gemm"
     SEPARABLE = "separable"
+    WINOGRAD = "winograd"
+    WINOGRAD_F2 = "winograd_f2"
+    FFT = "fft"
 
     def __str__(self) -> str:
         return self.value
 
 
 #: What a transposed convolution or a gradient may be asked to run: separable needs the
-#: forward pass's one-channel, rank-1 structure, which these do not keep.
-TRANSPOSE_METHODS: tuple[str, ...] = (Method.DIRECT.value, Method.GEMM.value)
+#: forward pass's one-channel, rank-1 structure, which these do not keep. (Weight gradients
+#: asked for winograd or fft run gemm: they are correlations with a kernel as large as the
+#: output gradient.)
+TRANSPOSE_METHODS: tuple[str, ...] = (
+    Method.DIRECT.value,
+    Method.GEMM.value,
+    Method.WINOGRAD.value,
+    Method.WINOGRAD_F2.value,
+    Method.FFT.value,
+)
 
 
 Algorithm = Callable[[np.ndarray, np.ndarray, np.ndarray, Canonical], None]
@@ -61,6 +72,12 @@ def get(method: Method) -> Algorithm:
             from .direct import run
         elif method is Method.GEMM:
             from .gemm import run
+        elif method is Method.WINOGRAD:
+            from .winograd import run
+        elif method is Method.WINOGRAD_F2:
+            from .winograd import run_f2 as run
+        elif method is Method.FFT:
+            from .fft_conv import run
         else:
             from .separable import run
         _registry[method] = run
