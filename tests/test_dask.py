@@ -374,7 +374,7 @@ def client():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
         memory_limit=MEMORY_LIMIT,
         silence_logs=40,
     )
@@ -659,12 +659,15 @@ def _fail_on_last_block(block, block_info=None):
     return block
 
 
+@pytest.mark.parametrize("where", ["threads", "cluster"])
 @pytest.mark.parametrize("name", ["out.zarr", "out.tif"])
-def test_write_image_failing_midway_leaves_no_output_and_no_temporary(tmp_path, name):
+def test_write_image_failing_midway_leaves_no_output_and_no_temporary(tmp_path, name, where,
+                                                                      request):  # fmt: skip
+    on = request.getfixturevalue("client") if where == "cluster" else False
     image = da.from_array(rng(54).standard_normal((600, 500)).astype(np.float32), chunks=100)
     failing = fd.filter_image(image, kernels.box(3)).map_blocks(_fail_on_last_block, dtype="f4")
-    with pytest.raises(RuntimeError, match="disk full"):
-        fd.write_image(failing, tmp_path / name)
+    with pytest.raises(RuntimeError, match="disk full"):  # the other blocks are being written
+        fd.write_image(failing, tmp_path / name, client=on)
     assert os.listdir(tmp_path) == []
     written = fd.write_image(fd.filter_image(image, kernels.box(3)), tmp_path / name)
     assert os.listdir(tmp_path) == [name] and written.path == tmp_path / name

@@ -11,7 +11,9 @@ im2col/BLAS algorithm, or two 1-D passes for rank-1 kernels (``plan`` says which
 with ndimage's border modes. ``explain`` traces a convolution step by step and ``animate`` draws
 it as an animated GIF. ``correlate``, ``convolve``, ``correlate2d``, ``convolve2d``,
 ``fftconvolve``, ``oaconvolve`` and ``choose_conv_method`` are ``scipy.signal``'s functions with
-its semantics (:mod:`fastconv.signal`).
+its semantics (:mod:`fastconv.signal`). Given a Dask array, ``filter_image``, ``conv1d/2d/3d``,
+``correlate``, ``convolve``, ``correlate2d`` and ``convolve2d`` return a Dask array computed chunk
+by chunk (:mod:`fastconv.dask`, imported only then; ``pip install "fastconv[dask]"``).
 """
 
 from . import kernels

@@ -125,7 +125,7 @@ def _compute_on(args: argparse.Namespace):
     start = time.perf_counter()
     with (
         LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                     dashboard_address=None, silence_logs=40) as cluster,
+                     dashboard_address=":0", silence_logs=40) as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
         client.run(_load_kernels)  # imports and compiled kernels, before the clock starts

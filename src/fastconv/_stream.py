@@ -177,7 +177,10 @@ def _progress(total: int, show: bool, what: str, unit: str = "block"):
 
 
 def _client(client: Any) -> Any:
-    """The given client, else the default ``dask.distributed`` client if one exists."""
+    """The given client, else the default ``dask.distributed`` client if one exists (``False``:
+    Dask's local threads, whatever clients exist)."""
+    if client is False:
+        return None
     if client is not None:
         return client
     if "distributed" not in sys.modules:
@@ -204,8 +207,11 @@ def run_all(tasks: Sequence[Any], *, client: Any = None, bar: Any = None) -> lis
                     bar.update(1)
         except BaseException:
             client.cancel(futures)
+            _wait_until_stopped(client, {f.key for f in futures})
             raise
         return [f.result() for f in futures]
+    from concurrent.futures import ThreadPoolExecutor
+
     import dask
     from dask.callbacks import Callback
 
@@ -216,8 +222,32 @@ def run_all(tasks: Sequence[Any], *, client: Any = None, bar: Any = None) -> lis
             if bar is not None and key in keys:
                 bar.update(1)
 
-    with _Bar():
-        return list(dask.compute(*tasks, scheduler="threads"))
+    pool = ThreadPoolExecutor(os.cpu_count() or 1)
+    try:
+        with _Bar():
+            return list(dask.compute(*tasks, scheduler="threads", pool=pool))
+    finally:  # a failure or Ctrl-C: no task may still be writing when the caller cleans up
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _executing(keys: set, dask_worker=None) -> list:
+    """The tasks among ``keys`` that this worker's threads are still running."""
+    state = dask_worker.state
+    return [ts.key for ts in (*state.executing, *state.long_running) if ts.key in keys]
+
+
+def _wait_until_stopped(client: Any, keys: set, timeout: float = 60.0) -> None:
+    """After a cancel: wait until no worker thread still runs one of ``keys`` (a cancelled task
+    that is executing runs to its end, and a late write must not land after the cleanup)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            running = client.run(_executing, keys)
+        except Exception:  # workers gone or unreachable: nothing more to wait for here
+            return
+        if not any(running.values()):
+            return
+        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,10 +405,11 @@ def write_image(array: Any, path: str | os.PathLike[str], *, overwrite: bool = F
         computed (and again, without touching it, if it appeared meanwhile).
     progress : bool, default False
         A progress bar on stderr (tqdm), one step per block (Zarr) or row band (TIFF).
-    client : distributed.Client, optional
+    client : distributed.Client or False, optional
         Where to compute; default: the current ``dask.distributed`` client if there is one,
-        else Dask's local threads. A Zarr store is written by the workers themselves (the path
-        must be on a file system they share); a TIFF file by this process, band by band.
+        else Dask's local threads (``False``: those threads in any case). A Zarr store is
+        written by the workers themselves (the path must be on a file system they share); a
+        TIFF file by this process, band by band.
 
     Returns
     -------

@@ -165,7 +165,7 @@ def _run_cluster(workers: int, impls: Sequence[str], size: int, chunk: int, repe
     runs: list[Run] = []
     with (
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None, silence_logs=40) as cluster,
+                     dashboard_address=":0", silence_logs=40) as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
         client.run(_warm)

@@ -35,9 +35,9 @@ How a block is computed (``map_blocks`` with explicitly built halos, no guessing
   column pass makes its rows in the same pairs).
 
 Only the halo strips travel between blocks (one small task per strip); a block's own chunk
-is read where it lies. Axes that are not convolved (batch; channels of an image) keep their
-chunks, except the channel axis of ``conv*d`` and of a colour image, which is made one chunk
-(each output reads every input channel of its group).
+is read where it lies. Axes that are not convolved (the batch axis, the axes ``axes=`` leaves
+out) keep their chunks; the channel axis of ``conv*d`` and of a colour image is made one chunk
+(each output reads every input channel of its group; an image's alpha is its last channel).
 
 :func:`read_image` opens Zarr arrays and (Big)TIFF files lazily and :func:`write_image` computes
 a Dask array into a Zarr store or a tiled TIFF block by block, atomically (a temporary name, then
