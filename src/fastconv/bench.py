@@ -757,12 +757,17 @@ def run_workload(
 
 def choice_problem(wl: Workload) -> choice.Problem:
     """The ``--check-choice`` problem of a workload: ``conv2d``, ``filter_image`` or
-    ``conv2d_backward`` with each method forced."""
+    ``conv2d_backward`` with each method forced (for ``filter_image`` also the methods of
+    ``fastconv.image.METHODS`` that are not values of ``fastconv.Method``, such as ``fft``)."""
     import fastconv
 
     x, w = make_inputs(wl)
+    extra: tuple[str, ...] = ()  # names the call accepts beyond fastconv.Method
     if wl.same_size:
+        from fastconv import image
         from fastconv.image import plan_filter
+
+        extra = tuple(getattr(image, "METHODS", ()))
 
         def run(method: str) -> Fn:
             return lambda: fastconv.filter_image(x, w, border="reflect", method=method)
@@ -792,13 +797,12 @@ def choice_problem(wl: Workload) -> choice.Problem:
                 return fastconv.plan(xc, wc, **kw)
 
         planner = plan_conv
-    return choice.Problem(
-        wl.name,
-        wl.title,
-        run,
-        lambda: planner(wl, x, w),
-        lambda: choice.method_names(plan()),
-    )
+
+    def candidates() -> list[str]:
+        names = choice.method_names(plan())
+        return names + [m for m in extra if m not in names]
+
+    return choice.Problem(wl.name, wl.title, run, lambda: planner(wl, x, w), candidates)
 
 
 def _parse_geometries(text: str) -> list[choice.ConvCase]:
