@@ -126,6 +126,16 @@ def test_apply_filters_writes_and_reports(photo: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(out), expected)
 
 
+def test_apply_method_fft(photo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fft.png"
+    result = run_cli("apply", str(photo), "-k", "box:9", "--method", "fft", "-o", str(out),
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "forced by method='fft'" in result.stdout.splitlines()[1]
+    expected = filter_image(read_image(photo), kernels.parse("box:9"), method="fft")
+    np.testing.assert_array_equal(read_image(out), expected)
+
+
 def test_apply_options_and_default_output_name(photo: Path, tmp_path: Path) -> None:
     local = tmp_path / "photo.png"
     local.write_bytes(photo.read_bytes())

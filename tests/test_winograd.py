@@ -158,10 +158,7 @@ def _peak(fn) -> int:
 
 
 def test_fft_overlap_save_memory_is_bounded_by_its_batches() -> None:
-    """A large single-channel image: overlap-save transforms batches of BATCH_BYTES blocks.
-
-    (Several input channels per group take whole-array spectra, not bounded by the cap.)
-    """
+    """A large single-channel image: overlap-save transforms batches of BATCH_BYTES blocks."""
     from fastconv._threads import num_threads
     from fastconv.algorithms.fft import BATCH_BYTES
 
@@ -195,3 +192,40 @@ def test_peak_memory_within_workspace_cap(method: str) -> None:
     u_bytes = 36 * w.nbytes // 9 * 2  # the transformed weights, and their float64 first form
     limit = out_bytes + cap + u_bytes + 64 * 1024
     assert extra <= limit, (extra, limit)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_fft_multichannel_spectra_within_workspace_cap(groups: int) -> None:
+    """Several input channels per group: filters and images are taken in chunks whose spectra
+    fit the cap, and the chunked sums equal the reference."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 8, 30, 33))
+    w = rng.standard_normal((6, 8 // groups, 7, 6))
+    ref = conv_reference(x, w, None, 1, ((3, 3), (2, 3)), 1, groups)
+    cap = 96 * 1024  # far below one image's spectra over all filters (~700 KiB)
+    with fastconv.workspace_limit(cap):
+        out = fastconv.conv2d(x, w, padding=((3, 3), (2, 3)), groups=groups, method="fft")
+        extra = _peak(
+            lambda: fastconv.conv2d(x, w, padding=((3, 3), (2, 3)), groups=groups, method="fft")
+        )
+    assert_close(out, ref, np.float64)
+    out_bytes = ref.nbytes
+    # the result, the input's cropped copy per group, one chunk's spectra (<= cap) and slack
+    assert extra <= out_bytes + x.nbytes // groups + cap + 64 * 1024, extra
+
+
+def test_fft_whole_array_spectra_taken_for_few_images_within_the_cap() -> None:
+    """One channel per output with a large kernel (whole-array transforms): the batch is cut
+    into chunks of images whose spectra fit the cap."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 4, 50, 40))
+    w = rng.standard_normal((8, 1, 31, 29))  # depthwise, two filters per channel
+    ref = conv_reference(x, w, None, 1, ((15, 15), (14, 14)), 1, 4)
+    full = _peak(lambda: fastconv.conv2d(x, w, padding=(15, 14), groups=4, method="fft"))
+    cap = 3 << 20  # the kernels' spectra and about two images' (the whole batch: ~7 MiB)
+    with fastconv.workspace_limit(cap):
+        out = fastconv.conv2d(x, w, padding=(15, 14), groups=4, method="fft")
+        extra = _peak(lambda: fastconv.conv2d(x, w, padding=(15, 14), groups=4, method="fft"))
+    assert_close(out, ref, np.float64)
+    assert extra <= ref.nbytes + cap + 128 * 1024, (extra, full)
+    assert extra < full / 2, (extra, full)

@@ -119,6 +119,7 @@ Exit status: 0 done, 2 bad argument, 1 a file that cannot be read or written.
 
 def _add_apply(commands: argparse._SubParsersAction) -> None:
     from .image import BORDERS
+    from .image import METHODS as image_methods
 
     apply = commands.add_parser(
         "apply",
@@ -156,9 +157,7 @@ def _add_apply(commands: argparse._SubParsersAction) -> None:
     )
     apply.add_argument("--stride", default="1", metavar="S", help="S or SY,SX (1)")
     apply.add_argument("--mode", default="same", choices=["same", "valid"], help="(same)")
-    apply.add_argument(
-        "--method", default="auto", choices=["auto", "direct", "separable"], help="(auto)"
-    )
+    apply.add_argument("--method", default="auto", choices=["auto", *image_methods], help="(auto)")
     apply.add_argument("--gray", action="store_true", help="convert the image to grayscale")
     apply.add_argument("--filter-alpha", action="store_true", help="filter the alpha channel too")
     apply.add_argument(
