@@ -50,7 +50,7 @@ def test_quick_run_prints_every_column_and_writes_json_and_plot(
     (summary,) = doc["summary"]
     assert summary["row"] == "W0" and summary["call"] == "fastconv" and summary["ok"]
     assert summary["method"] == "direct" and summary["reason"]
-    assert summary["max_rel_err"] < 1e-6
+    assert summary["max_rel_err"] < 1e-6 and summary["error_bound"] == 1e-5
     assert summary["best_peer"] and summary["ratio"] > 0
     assert summary["flops"] == 2 * 4 * 9 and summary["gflops"] > 0
     assert 0 < summary["roofline_fraction"] < 1
@@ -73,6 +73,13 @@ def test_summary_rows_have_one_row_per_fastconv_call() -> None:
     assert rows[0]["gflops"] == pytest.approx(wl.flops() / 0.002 / 1e9)
     table = bench.format_summary(rows)
     assert "W1s filter_image" in table and "2.00x" in table and "4.00x" in table
+
+
+def test_accuracy_check_holds_fastconv_to_its_method_bound() -> None:
+    """Within the peers' 1e-3 but over the method's documented bound: a failure."""
+    assert Result("fastconv", rel_err=5e-5, bound=1e-4).ok
+    assert not Result("fastconv", rel_err=5e-5, bound=1e-5).ok
+    assert Result("cv2.filter2D", rel_err=5e-4).ok and not Result("x", rel_err=2e-3).ok
 
 
 # ------------------------------------------------------------------------- roofline

@@ -676,6 +676,10 @@ def _plan_result(res: Result, wl: Workload, x: np.ndarray, w: np.ndarray) -> Non
         res.method, res.reason = planner(wl, x, w)
     except Exception as exc:  # a benchmark reports, it does not crash
         res.method, res.reason = "?", f"unavailable: {type(exc).__name__}: {exc}"
+        return
+    from .algorithms import error_bound
+
+    res.bound = error_bound(res.method, x.dtype)
 
 
 def run_workload(

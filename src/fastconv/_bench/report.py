@@ -115,7 +115,8 @@ def summary_rows(reports: Sequence[WorkloadReport], roof: Roofline | None) -> li
     Keys: ``row`` (e.g. ``"W4"``, ``"W1s filter_image"``), ``workload``, ``call``,
     ``fastconv_s``, ``best_peer``, ``peer_s``, ``ratio``, ``gflops`` (effective: 2 x the direct
     algorithm's multiply-adds per second), ``intensity`` (flop/byte), ``attainable_gflops``,
-    ``roofline_fraction``, ``method``, ``reason``, ``max_rel_err``, ``ok``, ``peak_bytes``.
+    ``roofline_fraction``, ``method``, ``reason``, ``max_rel_err``, ``error_bound`` (the
+    method's documented bound, :func:`fastconv.algorithms.error_bound`), ``ok``, ``peak_bytes``.
     """
     rows = []
     for rep in reports:
@@ -137,6 +138,7 @@ def summary_rows(reports: Sequence[WorkloadReport], roof: Roofline | None) -> li
                 "method": fc.method if fc else None,
                 "reason": fc.reason if fc else None,
                 "max_rel_err": fc.rel_err if fc else None,
+                "error_bound": fc.bound if fc else None,
                 "ok": bool(fc and fc.skipped is None and fc.ok),
                 "peak_bytes": fc.peak_bytes if fc else None,
             }
@@ -160,7 +162,7 @@ def _rates(wl: Any, fc: Result | None, roof: Roofline | None) -> dict[str, float
 
 
 SUMMARY_HEADERS = ["workload", "fastconv ms", "best peer", "peer ms", "ratio", "GFLOP/s",
-                   "roofline", "method", "max err", "mem MiB"]  # fmt: skip
+                   "roofline", "method", "max err", "bound", "mem MiB"]  # fmt: skip
 
 
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:
@@ -174,13 +176,16 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
         cells.append([
             r["row"], fc_ms, r["best_peer"] or "-", fmt_ms(r["peer_s"]), fmt_ratio(r["ratio"]),
             _fmt_gflops(r["gflops"]), _fmt_pct(r["roofline_fraction"]), r["method"] or "-",
-            "-" if err is None else f"{err:.1e}", _fmt_mib(r["peak_bytes"]),
+            "-" if err is None else f"{err:.1e}",
+            "-" if r.get("error_bound") is None else f"{r['error_bound']:.0e}",
+            _fmt_mib(r["peak_bytes"]),
         ])  # fmt: skip
     note = (
         "ratio = fastconv / best peer median (< 1: fastconv faster); GFLOP/s = 2 x the direct "
         "algorithm's multiply-adds\nper second; roofline = GFLOP/s / min(peak, intensity x "
-        "bandwidth); max err = max|fastconv - float64| / max|float64|;\nmem = peak extra "
-        "memory of one fastconv call (tracemalloc, output included); '!' = fastconv failed"
+        "bandwidth); max err = max|fastconv - float64| / max|float64|;\nbound = the method's "
+        "documented error bound; mem = peak extra memory of one fastconv call (tracemalloc,\n"
+        "output included); '!' = fastconv failed (an error, or max err over 1e-3 or the bound)"
     )
     return format_table(SUMMARY_HEADERS, cells) + "\n" + note
 

@@ -82,3 +82,29 @@ def get(method: Method) -> Algorithm:
             from .separable import run
         _registry[method] = run
     return run
+
+
+#: Documented error of each method, relative to ``max|reference|``, by compute precision: what
+#: the tests hold each method to and the benchmark's accuracy check (``fastconv bench``) uses.
+#: Sums of products (direct, gemm, separable, depthwise) lose a few units in the last place
+#: (``tests/support.py``'s tolerance table); Winograd's transforms amplify rounding (measured
+#: bound ``algorithms.winograd.ERROR_BOUND``); the FFT's error is about ``4 u log2(N)`` of the
+#: typical output (``algorithms.fft``), taken by ``method="auto"`` only where that is below
+#: 1e-4 (``"oa"``: its overlap-save form, as ``filter_image`` and the signal functions name it).
+ERROR_BOUNDS: dict[str, dict[str, float]] = {
+    "float32": {"sum": 1e-5, "winograd": 1e-4, "winograd_f2": 1e-4, "fft": 1e-4, "oa": 1e-4},
+    "float64": {"sum": 1e-12, "winograd": 1e-12, "winograd_f2": 1e-12, "fft": 1e-12, "oa": 1e-12},
+}
+
+
+def error_bound(method: str, dtype: np.dtype | str = "float32") -> float:
+    """The documented relative error bound of ``method`` in ``dtype`` (:data:`ERROR_BOUNDS`).
+
+    ``"a/b"`` (a backward call running ``a`` for the input gradient and ``b`` for the weight
+    gradient) takes the larger of the two.
+
+    >>> error_bound("gemm"), error_bound("winograd/gemm"), error_bound("fft", "float64")
+    (1e-05, 0.0001, 1e-12)
+    """
+    table = ERROR_BOUNDS[np.dtype(dtype).name]
+    return max(table.get(str(part), table["sum"]) for part in str(method).split("/"))
