@@ -7,6 +7,8 @@ algorithm, then adds the bias, restores the caller's rank and casts to the resul
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -83,3 +85,57 @@ def conv_general(
     if not geo.batched:
         out = out[0]
     return out if geo.result_dtype == dtype else out.astype(geo.result_dtype)
+
+
+#: ``run(x, w, bias) -> result`` for validated operands of one plan's shapes and dtypes
+Runner = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
+    """A shorter path than :func:`conv_general` for the direct algorithm on small problems.
+
+    Everything that depends on shapes alone is decided here, once per plan: the canonical
+    shapes, that no window reads zero padding (so the kernel needs no check for non-finite
+    weights), the output rows. The runner then makes one call of the compiled row kernel on
+    the calling thread: ~3 µs in all instead of ~9 µs through :func:`conv_general` and
+    ``algorithms.direct.run`` for a 4x4 image (W0). ``None`` where the geometry needs more
+    than that: another method, a padding mode other than zeros, padding that windows read,
+    a result dtype other than the compute dtype, an empty output, or enough work to share
+    between threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call).
+    """
+    if method is not Method.DIRECT or lay.pad_width is not None:
+        return None
+    if geo.result_dtype != geo.compute_dtype or 0 in lay.out_shape:
+        return None
+    from ._numba.direct import correlate_rows
+    from .algorithms import direct
+
+    dtype = geo.compute_dtype
+    canon = lay.canonical
+
+    def view(shape: tuple[int, ...]) -> np.ndarray:  # shapes only, no memory
+        return np.broadcast_to(np.zeros((), dtype), shape)
+
+    pads = direct._padding_read(view(lay.x_shape), view(lay.w_shape), view(lay.out_shape), canon)
+    if any(p for pair in pads for p in pair):
+        return None
+    x_shape, w_shape, out_shape = lay.x_shape, lay.w_shape, lay.out_shape
+    final = geo.output_shape if geo.batched else geo.output_shape[1:]
+    rows = math.prod(out_shape[:4])
+    macs = math.prod(out_shape) * math.prod(w_shape[1:])
+    stride, dilation, pad_lo, groups = canon
+
+    def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        x5 = np.ascontiguousarray(x, dtype=dtype).reshape(x_shape)
+        w5 = np.ascontiguousarray(w, dtype=dtype).reshape(w_shape)
+        result = np.empty(final, dtype)
+        out = result.reshape(out_shape)  # a view: the kernel writes into ``result``
+        if macs < direct.PARALLEL_MIN_MACS:
+            correlate_rows(x5, w5, out, stride, dilation, pad_lo, groups, 0, rows)
+        else:
+            direct.run(x5, w5, out, canon)
+        if bias is not None:
+            out += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1, 1)
+        return result
+
+    return run
