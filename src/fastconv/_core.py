@@ -124,6 +124,7 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
     rows = math.prod(out_shape[:4])
     macs = math.prod(out_shape) * math.prod(w_shape[1:])
     stride, dilation, pad_lo, groups = canon
+    compiled = _entry_point(correlate_rows, dtype)
 
     def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         x5 = np.ascontiguousarray(x, dtype=dtype).reshape(x_shape)
@@ -131,7 +132,11 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
         result = np.empty(final, dtype)
         out = result.reshape(out_shape)  # a view: the kernel writes into ``result``
         if macs < direct.PARALLEL_MIN_MACS:
-            correlate_rows(x5, w5, out, stride, dilation, pad_lo, groups, 0, rows)
+            # the compiled entry point only for the types it was compiled for: C-contiguous,
+            # writeable (typed mutable) and aligned arrays of ``dtype`` (the two conversions
+            # above and np.empty guarantee the rest); anything else goes through the dispatcher
+            kernel = compiled if x5.flags.behaved and w5.flags.behaved else correlate_rows
+            kernel(x5, w5, out, stride, dilation, pad_lo, groups, 0, rows)
         else:
             direct.run(x5, w5, out, canon)
         if bias is not None:
@@ -139,3 +144,23 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
         return result
 
     return run
+
+
+def _entry_point(dispatcher: Callable, dtype: np.dtype) -> Callable:
+    """The compiled entry point of the row kernel for C-contiguous, writeable, aligned 5-D
+    arrays of ``dtype``, or the dispatcher where there is none (Numba's JIT disabled).
+
+    The dispatcher finds the compiled version by the types of the arguments at every call;
+    the entry point skips that search (0.63 instead of 1.0 µs for a 4x4 image, ~10 % of the
+    call). It converts its arguments without checking their types, so it is only ever given
+    arrays of exactly these types.
+    """
+    try:
+        import numba
+
+        arr = numba.types.Array(numba.from_dtype(dtype), 5, "C")
+        ints = numba.types.UniTuple(numba.types.int64, 3)
+        i8 = numba.types.int64
+        return dispatcher.compile((arr, arr, arr, ints, ints, ints, i8, i8, i8))  # type: ignore[attr-defined]
+    except Exception:  # no compile() (NUMBA_DISABLE_JIT) or a signature it does not take
+        return dispatcher

@@ -216,11 +216,17 @@ def _plan_key(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray |
               stride, padding, dilation, groups, padding_mode, method) -> tuple:  # fmt: skip
     """The plan cache's key: everything the plan depends on, the thread count included (the
     cost model predicts for it)."""
+    # ints and strings stand for themselves (as in _freeze), tested here to save the calls
     return (
         fname, nd, x.shape, x.dtype, w.shape, w.dtype,
         None if b is None else (b.shape, b.dtype),
-        _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
-        _freeze(padding_mode), _freeze(method), _threads._count,
+        stride if type(stride) is int else _freeze(stride),
+        padding if type(padding) is int else _freeze(padding),
+        dilation if type(dilation) is int else _freeze(dilation),
+        groups if type(groups) is int else _freeze(groups),
+        padding_mode if type(padding_mode) is str else _freeze(padding_mode),
+        method if type(method) is str else _freeze(method),
+        _threads._count,
     )  # fmt: skip
 
 
