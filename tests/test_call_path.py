@@ -115,3 +115,12 @@ def test_the_rank_one_answer_follows_the_weight_values(methods_run) -> None:
     methods_run.clear()
     assert_close(fastconv.conv2d(x, w), conv_reference(x, w), np.float32)
     assert Method.SEPARABLE not in methods_run
+
+
+def test_read_only_operands_take_the_dispatcher(methods_run) -> None:
+    x, w = IMAGE.copy(), KERNEL.copy()
+    x.setflags(write=False)
+    w.setflags(write=False)
+    assert cached_plan(x, w).runner is not None
+    assert_close(fastconv.conv2d(x, w), conv_reference(IMAGE, KERNEL), np.float32)
+    assert methods_run == []

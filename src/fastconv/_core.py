@@ -96,18 +96,20 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
 
     Everything that depends on shapes alone is decided here, once per plan: the canonical
     shapes, that no window reads zero padding (so the kernel needs no check for non-finite
-    weights), the output rows. The runner then makes one call of the compiled row kernel on
-    the calling thread: ~3 µs in all instead of ~9 µs through :func:`conv_general` and
-    ``algorithms.direct.run`` for a 4x4 image (W0). ``None`` where the geometry needs more
-    than that: another method, a padding mode other than zeros, padding that windows read,
-    a result dtype other than the compute dtype, an empty output, or enough work to share
-    between threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call).
+    weights), the output rows, and the compiled kernel for the arrays' types. The runner then
+    makes one compiled call (:func:`fastconv._numba.small.correlate_small`) on the calling
+    thread: ~3 µs in all instead of ~9 µs through :func:`conv_general` and
+    ``algorithms.direct.run`` for a 4x4 image (W0). ``None`` where the geometry needs more than
+    that: another method, a padding mode other than zeros, padding that windows read, a result
+    dtype other than the compute dtype, or an empty output. Where the work is large enough to
+    share between threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call) the
+    runner hands it to ``algorithms.direct.run``.
     """
     if method is not Method.DIRECT or lay.pad_width is not None:
         return None
     if geo.result_dtype != geo.compute_dtype or 0 in lay.out_shape:
         return None
-    from ._numba.direct import correlate_rows
+    from ._numba.small import correlate_small
     from .algorithms import direct
 
     dtype = geo.compute_dtype
@@ -121,46 +123,49 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
         return None
     x_shape, w_shape, out_shape = lay.x_shape, lay.w_shape, lay.out_shape
     final = geo.output_shape if geo.batched else geo.output_shape[1:]
-    rows = math.prod(out_shape[:4])
     macs = math.prod(out_shape) * math.prod(w_shape[1:])
-    stride, dilation, pad_lo, groups = canon
-    compiled = _entry_point(correlate_rows, dtype)
+    geometry = np.array(
+        [*x_shape, *w_shape, *out_shape, *canon.stride, *canon.dilation, *canon.pad_lo,
+         canon.groups, math.prod(out_shape[:4])],
+        dtype=np.int64,
+    )  # fmt: skip
+    # typed from arrays like those the runner passes (np.empty touches no memory)
+    x_caller = geo.input_shape if geo.batched else geo.input_shape[1:]
+    samples = (np.empty(x_caller, dtype), np.empty(geo.weight_shape, dtype),
+               np.empty(final, dtype), geometry)  # fmt: skip
+    compiled = _entry_point(correlate_small, samples)
 
     def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        x5 = np.ascontiguousarray(x, dtype=dtype).reshape(x_shape)
-        w5 = np.ascontiguousarray(w, dtype=dtype).reshape(w_shape)
+        x = np.ascontiguousarray(x, dtype=dtype)
+        w = np.ascontiguousarray(w, dtype=dtype)
         result = np.empty(final, dtype)
-        out = result.reshape(out_shape)  # a view: the kernel writes into ``result``
         if macs < direct.PARALLEL_MIN_MACS:
             # the compiled entry point only for the types it was compiled for: C-contiguous,
-            # writeable (typed mutable) and aligned arrays of ``dtype`` (the two conversions
-            # above and np.empty guarantee the rest); anything else goes through the dispatcher
-            kernel = compiled if x5.flags.behaved and w5.flags.behaved else correlate_rows
-            kernel(x5, w5, out, stride, dilation, pad_lo, groups, 0, rows)
+            # writeable (typed mutable) and aligned arrays of ``dtype`` (the conversions above
+            # and np.empty guarantee the rest); anything else goes through the dispatcher
+            kernel = compiled if x.flags.behaved and w.flags.behaved else correlate_small
+            kernel(x, w, result, geometry)
         else:
-            direct.run(x5, w5, out, canon)
+            direct.run(x.reshape(x_shape), w.reshape(w_shape), result.reshape(out_shape), canon)
         if bias is not None:
-            out += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1, 1)
+            result.reshape(out_shape)[...] += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1, 1)
         return result
 
     return run
 
 
-def _entry_point(dispatcher: Callable, dtype: np.dtype) -> Callable:
-    """The compiled entry point of the row kernel for C-contiguous, writeable, aligned 5-D
-    arrays of ``dtype``, or the dispatcher where there is none (Numba's JIT disabled).
+def _entry_point(dispatcher: Callable, samples: tuple[np.ndarray, ...]) -> Callable:
+    """The compiled entry point of ``dispatcher`` for arguments of the types of ``samples``
+    (C-contiguous, writeable, aligned arrays), or the dispatcher where there is none (Numba's
+    JIT disabled).
 
     The dispatcher finds the compiled version by the types of the arguments at every call;
-    the entry point skips that search (0.63 instead of 1.0 µs for a 4x4 image, ~10 % of the
-    call). It converts its arguments without checking their types, so it is only ever given
-    arrays of exactly these types.
+    the entry point skips that search (0.66 instead of 1.1 µs for a 4x4 image, interleaved
+    ``timeit``). It converts its arguments without checking their types, so it must only ever
+    be given arrays of exactly the samples' dtypes, ranks and layout.
     """
     try:
-        import numba
-
-        arr = numba.types.Array(numba.from_dtype(dtype), 5, "C")
-        ints = numba.types.UniTuple(numba.types.int64, 3)
-        i8 = numba.types.int64
-        return dispatcher.compile((arr, arr, arr, ints, ints, ints, i8, i8, i8))  # type: ignore[attr-defined]
-    except Exception:  # no compile() (NUMBA_DISABLE_JIT) or a signature it does not take
+        signature = tuple(dispatcher.typeof_pyval(a) for a in samples)  # type: ignore[attr-defined]
+        return dispatcher.compile(signature)  # type: ignore[attr-defined]
+    except AttributeError:  # a plain function: NUMBA_DISABLE_JIT
         return dispatcher
