@@ -47,8 +47,9 @@ MAX_PREDICTED_RATIO = 20.0
 #: fraction of the largest reference value, or they are discarded; well above every method's
 #: error bound (Winograd and FFT in float32: 1e-4, ``fastconv._dispatch.inexact_allowed``)
 AGREEMENT = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-9}
-#: timed repeats of a candidate after its warm-up call (the minimum counts); one where a call
-#: takes longer than ``LONG_CALL_S``
+#: rounds of timed calls after the warm-up calls, the candidates interleaved in each round so
+#: that a moment of load on a shared machine does not fall on one candidate alone (the minimum
+#: counts); a candidate whose call took longer than ``LONG_CALL_S`` is not timed again
 REPEATS = 3
 LONG_CALL_S = 0.2
 
@@ -218,15 +219,10 @@ def _key(p: Plan, chosen: Method) -> str:
 
 
 def _measure(method: Method, call: Callable[[], object]) -> float:
-    """Seconds of one ``call()`` (already warmed up): the minimum of a few runs."""
-    best = math.inf
-    for i in range(REPEATS):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-        if i == 0 and best > LONG_CALL_S:
-            break
-    return best
+    """Seconds of one ``call()`` of ``method`` (tests replace this to fix the outcome)."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
 
 
 def _agrees(out: np.ndarray, ref: np.ndarray, tol: float) -> bool:
@@ -262,9 +258,13 @@ def _tune(p: Plan, chosen: Method, x: np.ndarray, w: np.ndarray, b: np.ndarray |
             agreeing.append(m)
     del ref
     discarded = tuple(m.value for m in methods if m not in agreeing)
-    seconds: dict[str, float] = {}
-    for m in agreeing:
-        seconds[m.value] = _measure(m, lambda m=m: conv_general(x, w, b, geo, m, p.layout))
+    seconds = {m.value: math.inf for m in agreeing}
+    for _ in range(REPEATS):
+        for m in agreeing:
+            if seconds[m.value] > LONG_CALL_S and seconds[m.value] != math.inf:
+                continue
+            t = _measure(m, lambda m=m: conv_general(x, w, b, geo, m, p.layout))
+            seconds[m.value] = min(seconds[m.value], t)
     best = min(agreeing, key=lambda m: seconds[m.value])
     return Entry(best, seconds, discarded)
 
