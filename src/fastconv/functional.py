@@ -323,7 +323,9 @@ def plan(
     Takes exactly the arguments of :func:`conv2d` (the number of spatial axes comes from
     ``weight.ndim - 2``), validates them with the same messages, and returns a :class:`Plan`
     with the chosen ``method``, the ``reason`` and the normalised geometry. It sees the weight
-    values, so it also reports the *separable* algorithm for rank-1 kernels.
+    values, so it also reports the *separable* algorithm for rank-1 kernels. With
+    :func:`fastconv.autotune` on, a geometry already measured reports the measured winner
+    (``"autotuned: ..."``), one not yet measured the model's choice with a note.
 
     Examples
     --------
