@@ -51,7 +51,7 @@ def test_the_w0_call_takes_the_short_path(methods_run) -> None:
         (IMAGE[0], KERNEL, None, {}),  # unbatched
         (IMAGE, KERNEL, np.array([0.5], np.float32), {}),
         (IMAGE.astype(np.float64), KERNEL.astype(np.float64), None, {"stride": 2}),
-        (np.ones((2, 4, 9, 9)), np.ones((4, 2, 2, 3)), None, {"groups": 2, "dilation": 2}),
+        (np.ones((1, 4, 7, 9)), np.ones((4, 2, 2, 3)), None, {"groups": 2, "dilation": 2}),
         (np.ones((3, 1, 8, 12))[:, :, ::2, ::3], np.eye(3)[None, None], None, {}),  # strided
     ],
 )
@@ -76,6 +76,16 @@ def test_padding_the_windows_read_keeps_the_full_path(kwargs) -> None:
     with np.errstate(invalid="ignore"):  # inf * 0 in the oracle too
         expected = conv_reference(IMAGE, w, **kwargs)
     assert np.array_equal(np.isnan(out), np.isnan(expected))
+
+
+def test_larger_problems_keep_the_full_path(methods_run) -> None:
+    from fastconv._core import SMALL_DIRECT_MACS
+
+    x = np.ones((1, 1, 64, 64), np.float32)  # 62 * 62 * 9 multiply-adds
+    assert 62 * 62 * 9 > SMALL_DIRECT_MACS
+    assert cached_plan(x, KERNEL).runner is None
+    assert_close(fastconv.conv2d(x, KERNEL), conv_reference(x, KERNEL), np.float32)
+    assert methods_run == [Method.DIRECT]
 
 
 def test_float16_keeps_the_full_path() -> None:

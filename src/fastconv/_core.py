@@ -91,8 +91,29 @@ def conv_general(
 Runner = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
+#: Up to this many multiply-adds a direct problem runs as one compiled call (``small_direct``),
+#: above it through ``conv_general``. The one call saves 2-6 µs of Python, but its row loop,
+#: compiled with the reshapes, runs slower per multiply-add than the row kernel on its own
+#: (1.4x on one channel, 2x with four). Measured by ``flock /tmp/fastconv-bench.lock python
+#: bench/small_direct.py`` on the 2-core AVX-512 dev VM (2026-11-25, float32, medians of 15
+#: interleaved rounds, two runs): one channel 3x3, the one call won up to 32x32 (8100 MACs;
+#: 6.6 against 7.6 µs) and lost from 48x48 (19044) in one run, from 96x96 in the other; four
+#: channels, it won (1, 4, 8, 8) (1296 MACs: 5.7 against 8.1 µs) and lost (2, 4, 8, 8) (2592
+#: MACs: 9.3 against 8.6 µs) and everything larger. 2048 keeps it where it won every time.
+SMALL_DIRECT_MACS = 1 << 11
+
+
 def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
-    """A shorter path than :func:`conv_general` for the direct algorithm on small problems.
+    """The one-call runner of :func:`one_call` where it pays: the direct method on at most
+    :data:`SMALL_DIRECT_MACS` multiply-adds; else ``None`` (run :func:`conv_general`)."""
+    if method is not Method.DIRECT:
+        return None
+    macs = math.prod(lay.out_shape) * math.prod(lay.w_shape[1:])
+    return one_call(geo, lay) if macs <= SMALL_DIRECT_MACS else None
+
+
+def one_call(geo: Geometry, lay: Layout) -> Runner | None:
+    """A shorter path than :func:`conv_general` for the direct algorithm.
 
     Everything that depends on shapes alone is decided here, once per plan: the canonical
     shapes, that no window reads zero padding (so the kernel needs no check for non-finite
@@ -100,12 +121,12 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
     makes one compiled call (:func:`fastconv._numba.small.correlate_small`) on the calling
     thread: ~3 µs in all instead of ~9 µs through :func:`conv_general` and
     ``algorithms.direct.run`` for a 4x4 image (W0). ``None`` where the geometry needs more than
-    that: another method, a padding mode other than zeros, padding that windows read, a result
-    dtype other than the compute dtype, or an empty output. Where the work is large enough to
-    share between threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call) the
-    runner hands it to ``algorithms.direct.run``.
+    that: a padding mode other than zeros, padding that windows read, a result dtype other than
+    the compute dtype, or an empty output. Where the work is large enough to share between
+    threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call) the runner hands it to
+    :func:`conv_general`.
     """
-    if method is not Method.DIRECT or lay.pad_width is not None:
+    if lay.pad_width is not None:
         return None
     if geo.result_dtype != geo.compute_dtype or 0 in lay.out_shape:
         return None
@@ -136,17 +157,16 @@ def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
     compiled = _entry_point(correlate_small, samples)
 
     def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        if macs >= direct.PARALLEL_MIN_MACS:
+            return conv_general(x, w, bias, geo, Method.DIRECT, lay)
         x = np.ascontiguousarray(x, dtype=dtype)
         w = np.ascontiguousarray(w, dtype=dtype)
         result = np.empty(final, dtype)
-        if macs < direct.PARALLEL_MIN_MACS:
-            # the compiled entry point only for the types it was compiled for: C-contiguous,
-            # writeable (typed mutable) and aligned arrays of ``dtype`` (the conversions above
-            # and np.empty guarantee the rest); anything else goes through the dispatcher
-            kernel = compiled if x.flags.behaved and w.flags.behaved else correlate_small
-            kernel(x, w, result, geometry)
-        else:
-            direct.run(x.reshape(x_shape), w.reshape(w_shape), result.reshape(out_shape), canon)
+        # the compiled entry point only for the types it was compiled for: C-contiguous,
+        # writeable (typed mutable) and aligned arrays of ``dtype`` (the conversions above and
+        # np.empty guarantee the rest); anything else goes through the dispatcher
+        kernel = compiled if x.flags.behaved and w.flags.behaved else correlate_small
+        kernel(x, w, result, geometry)
         if bias is not None:
             result.reshape(out_shape)[...] += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1, 1)
         return result
