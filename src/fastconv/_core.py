@@ -122,9 +122,9 @@ def one_call(geo: Geometry, lay: Layout) -> Runner | None:
     thread: ~3 µs in all instead of ~9 µs through :func:`conv_general` and
     ``algorithms.direct.run`` for a 4x4 image (W0). ``None`` where the geometry needs more than
     that: a padding mode other than zeros, padding that windows read, a result dtype other than
-    the compute dtype, or an empty output. Where the work is large enough to share between
-    threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each call) the runner hands it to
-    :func:`conv_general`.
+    the compute dtype, or an empty output. Read-only or misaligned operands, and work large
+    enough to share between threads (``algorithms.direct.PARALLEL_MIN_MACS``, read at each
+    call), the runner hands to :func:`conv_general`.
     """
     if lay.pad_width is not None:
         return None
@@ -157,16 +157,16 @@ def one_call(geo: Geometry, lay: Layout) -> Runner | None:
     compiled = _entry_point(correlate_small, samples)
 
     def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        if macs >= direct.PARALLEL_MIN_MACS:
-            return conv_general(x, w, bias, geo, Method.DIRECT, lay)
         x = np.ascontiguousarray(x, dtype=dtype)
         w = np.ascontiguousarray(w, dtype=dtype)
-        result = np.empty(final, dtype)
         # the compiled entry point only for the types it was compiled for: C-contiguous,
         # writeable (typed mutable) and aligned arrays of ``dtype`` (the conversions above and
-        # np.empty guarantee the rest); anything else goes through the dispatcher
-        kernel = compiled if x.flags.behaved and w.flags.behaved else correlate_small
-        kernel(x, w, result, geometry)
+        # np.empty guarantee the rest); read-only or misaligned arrays take the full path
+        # rather than compile another version
+        if macs >= direct.PARALLEL_MIN_MACS or not (x.flags.behaved and w.flags.behaved):
+            return conv_general(x, w, bias, geo, Method.DIRECT, lay)
+        result = np.empty(final, dtype)
+        compiled(x, w, result, geometry)
         if bias is not None:
             result.reshape(out_shape)[...] += np.asarray(bias, dtype=dtype).reshape(1, -1, 1, 1, 1)
         return result
