@@ -22,7 +22,7 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -65,8 +65,11 @@ class Entry(NamedTuple):
     def reason(self) -> str:
         """``"autotuned: direct 0.002 ms against gemm 0.03 ms, ..."``."""
         best = self.seconds[self.method.value]
-        rest = [f"{m} {t * 1e3:.3g} ms" for m, t in sorted(self.seconds.items(), key=_by_time)]
-        rest = [r for r in rest if not r.startswith(f"{self.method.value} ")]
+        rest = [
+            f"{m} {t * 1e3:.3g} ms"
+            for m, t in sorted(self.seconds.items(), key=_by_time)
+            if m != self.method.value
+        ]
         text = f"autotuned: {self.method} {best * 1e3:.3g} ms"
         if rest:
             text += " against " + ", ".join(rest)
@@ -124,6 +127,7 @@ def autotune(enabled: bool = True) -> _Previous:
     Parameters
     ----------
     enabled : bool, default True
+        Whether ``method="auto"`` calls measure and use the measured winner.
 
     Returns
     -------
@@ -367,7 +371,7 @@ def load_autotune(path: str | os.PathLike[str] | None = None) -> int:
         warnings.warn(f"load_autotune: ignored {target}: {exc}", UserWarning, stacklevel=2)
         return 0
     try:
-        entries = dict(_parse(text))
+        entries = _parse(text)
     except ValueError as exc:
         warnings.warn(f"load_autotune: ignored {target}: {exc}", UserWarning, stacklevel=2)
         return 0
@@ -379,7 +383,7 @@ def load_autotune(path: str | os.PathLike[str] | None = None) -> int:
     return added
 
 
-def _parse(text: str) -> Iterator[tuple[str, Entry]]:
+def _parse(text: str) -> dict[str, Entry]:
     """The entries of an autotune file; ``ValueError`` saying why one is unusable."""
     try:
         doc = json.loads(text)
@@ -397,7 +401,7 @@ def _parse(text: str) -> Iterator[tuple[str, Entry]]:
     raw = doc.get("entries")
     if not isinstance(raw, dict):
         raise ValueError("no 'entries' mapping")
-    parsed = []
+    parsed: dict[str, Entry] = {}
     for key, item in raw.items():
         try:
             method = Method(item["method"])
@@ -407,8 +411,8 @@ def _parse(text: str) -> Iterator[tuple[str, Entry]]:
             raise ValueError(f"entry {key!r} is malformed ({exc!r})") from None
         if method.value not in seconds or not all(t >= 0 for t in seconds.values()):
             raise ValueError(f"entry {key!r} is malformed (no valid time for its method)")
-        parsed.append((str(key), Entry(method, seconds, discarded)))
-    return iter(parsed)
+        parsed[str(key)] = Entry(method, seconds, discarded)
+    return parsed
 
 
 def _load_default() -> None:
