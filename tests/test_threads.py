@@ -123,3 +123,119 @@ def test_workspace_limit_block_is_local_to_its_thread() -> None:
         assert fastconv.get_workspace_limit() == 4096
     t.join()
     assert seen == [fastconv.get_workspace_limit()] and seen[0] != 4096
+
+
+# --------------------------------------------------------------------------------------------
+# fastconv.set_num_threads
+
+
+@pytest.fixture
+def restore_threads():
+    previous = fastconv.get_num_threads()
+    yield
+    fastconv.set_num_threads(previous)
+
+
+def test_num_threads_defaults_to_the_cpus_and_is_not_numbas_setting(restore_threads) -> None:
+    import numba
+
+    from fastconv._threads import max_threads
+
+    assert 1 <= fastconv.get_num_threads() <= max_threads()
+    assert fastconv.set_num_threads(1) == max_threads()  # the default, returned as previous
+    assert fastconv.get_num_threads() == 1
+    assert numba.get_num_threads() == max_threads()  # Numba's own setting is left alone
+
+
+@pytest.mark.parametrize(
+    ("value", "exc", "message"),
+    [
+        (0, ValueError, r"^set_num_threads: expected n >= 1, got n=0$"),
+        (-2, ValueError, r"^set_num_threads: expected n >= 1, got n=-2$"),
+        (10**6, ValueError, r"^set_num_threads: expected n <= \d+ \(the CPUs fastconv may use\)"),
+        (1.0, TypeError, r"^set_num_threads: expected n to be an integer, got n=1\.0$"),
+        (True, TypeError, r"^set_num_threads: expected n to be an integer, got n=True$"),
+        ("2", TypeError, r"^set_num_threads: expected n to be an integer, got n='2'$"),
+    ],
+)
+def test_set_num_threads_refuses_bad_values(restore_threads, value, exc, message) -> None:
+    before = fastconv.get_num_threads()
+    with pytest.raises(exc, match=message):
+        fastconv.set_num_threads(value)
+    assert fastconv.get_num_threads() == before
+    fastconv.set_num_threads(np.int64(1))  # NumPy integers are integers
+    assert fastconv.get_num_threads() == 1
+
+
+def test_set_num_threads_controls_the_pool(restore_threads) -> None:
+    from fastconv._threads import max_threads
+
+    def threads_used(count: int) -> set[int]:
+        fastconv.set_num_threads(count)
+        seen: set[int] = set()
+        run_tasks(lambda i, w: seen.add(threading.get_ident()), range(8))
+        return seen
+
+    assert len(threads_used(1)) == 1
+    if max_threads() >= 2:
+        assert len(threads_used(2)) == 2
+
+
+def test_set_num_threads_controls_the_fft_workers(restore_threads, monkeypatch) -> None:
+    from scipy import fft
+
+    workers: list[int | None] = []
+    real = fft.rfftn
+
+    def spy(*args, **kwargs):
+        workers.append(kwargs.get("workers"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fft, "rfftn", spy)
+    x, w = np.ones((1, 2, 16, 16)), np.ones((3, 2, 5, 5))
+    fastconv.set_num_threads(1)
+    fastconv.conv2d(x, w, method="fft")
+    assert workers and set(workers) == {1}
+
+
+def test_one_thread_holds_blas_to_one_thread_too(restore_threads) -> None:
+    before = blas_threads()
+    if max(before, default=1) < 2:
+        pytest.skip("BLAS runs on one thread anyway")
+    seen: list[list[int]] = []
+    fastconv.set_num_threads(1)
+    run_tasks(lambda i, w: seen.append(blas_threads()), range(2), blas=True)
+    assert seen == [[1] * len(before)] * 2
+    assert blas_threads() == before  # restored afterwards
+
+
+@pytest.mark.parametrize("method", ["direct", "gemm", "winograd", "fft"])
+def test_results_are_identical_with_one_and_two_threads(
+    restore_threads, always_parallel, method: str
+) -> None:
+    from fastconv._threads import max_threads
+
+    if max_threads() < 2:
+        pytest.skip("one CPU")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 19, 21)).astype(np.float32)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    fastconv.set_num_threads(1)
+    one = fastconv.conv2d(x, w, padding=1, method=method)
+    fastconv.set_num_threads(2)
+    two = fastconv.conv2d(x, w, padding=1, method=method)
+    assert np.array_equal(one, two)
+
+
+def test_plans_are_cached_per_thread_count(restore_threads) -> None:
+    from fastconv._threads import max_threads
+
+    if max_threads() < 2:
+        pytest.skip("one CPU")
+    x = np.zeros((8, 64, 56, 56), np.float32)
+    w = np.zeros((64, 64, 3, 3), np.float32)
+    fastconv.set_num_threads(2)
+    two = dict(fastconv.plan(x, w, padding=1).candidates)
+    fastconv.set_num_threads(1)
+    one = dict(fastconv.plan(x, w, padding=1).candidates)
+    assert one["winograd"] > two["winograd"]  # its transforms are predicted on fewer threads

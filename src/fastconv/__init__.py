@@ -17,8 +17,18 @@ by chunk (:mod:`fastconv.dask`, imported only then; ``pip install "fastconv[dask
 """
 
 from . import kernels
+from ._autotune import (
+    autotune,
+    autotune_cache,
+    autotune_path,
+    clear_autotune,
+    load_autotune,
+    save_autotune,
+)
 from ._explain import TRACE_SCHEMA, Step, Trace, animate, explain
 from ._options import get_workspace_limit, set_workspace_limit, workspace_limit
+from ._threads import num_threads as get_num_threads
+from ._threads import set_num_threads
 from .algorithms import Method
 from .functional import (
     Plan,
@@ -62,7 +72,11 @@ __all__ = [
     "Trace",
     "__version__",
     "animate",
+    "autotune",
+    "autotune_cache",
+    "autotune_path",
     "choose_conv_method",
+    "clear_autotune",
     "conv1d",
     "conv1d_backward",
     "conv1d_input",
@@ -85,10 +99,14 @@ __all__ = [
     "explain",
     "fftconvolve",
     "filter_image",
+    "get_num_threads",
     "get_workspace_limit",
     "kernels",
+    "load_autotune",
     "oaconvolve",
     "plan",
+    "save_autotune",
+    "set_num_threads",
     "set_workspace_limit",
     "workspace_limit",
 ]

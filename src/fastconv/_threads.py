@@ -1,8 +1,9 @@
 """One pool doing the parallel work, so Numba's and BLAS's threads never compete.
 
 Every Numba kernel in fastconv is serial and releases the GIL; algorithms split their output
-into disjoint tasks and run them here: on the calling thread plus ``numba.get_num_threads() - 1``
-persistent worker threads. Algorithms that alternate a gather (Numba) with a matrix product
+into disjoint tasks and run them here: on the calling thread plus ``num_threads() - 1``
+persistent worker threads (:func:`set_num_threads`; the same count is the ``workers`` of the
+FFTs). Algorithms that alternate a gather (Numba) with a matrix product
 (BLAS) hold BLAS to one thread meanwhile: letting both libraries start their own threads
 oversubscribes the cores, and OpenBLAS's workers keep spinning after each call and slow the
 next gather several-fold. The workers are plain threads fed through queues, because a
@@ -15,6 +16,7 @@ starts with no workers and makes new ones on its first parallel call.
 
 from __future__ import annotations
 
+import operator
 import os
 import queue
 import threading
@@ -32,11 +34,85 @@ _call_lock = threading.Lock()  # one parallel call at a time
 _workers: list[queue.SimpleQueue] = []  # one inbox per worker thread
 _controller: ThreadpoolController | None = None
 _local = threading.local()  # .in_task: this thread is running a task of a parallel call
+#: fastconv's own thread count. Not ``numba.get_num_threads()``: fastconv never runs Numba's
+#: parallel layer, whose count that is, and asking for it starts that layer's threads and costs
+#: ~1.3 µs, a tenth of the smallest call.
+_count = numba.config.NUMBA_NUM_THREADS
+
+
+def max_threads() -> int:
+    """The most threads :func:`set_num_threads` accepts: the CPUs Numba found (or was given by
+    ``NUMBA_NUM_THREADS``)."""
+    return numba.config.NUMBA_NUM_THREADS
 
 
 def num_threads() -> int:
-    """Threads fastconv uses: Numba's setting (``numba.set_num_threads`` changes it)."""
-    return numba.get_num_threads()
+    """Threads fastconv uses for its parallel work and as the FFTs' ``workers``.
+
+    Defaults to the number of CPUs (:func:`max_threads`); :func:`set_num_threads` changes it.
+
+    >>> num_threads() == max_threads()
+    True
+    """
+    return _count
+
+
+def set_num_threads(n: int) -> int:
+    """Run fastconv's parallel work on ``n`` threads; returns the previous count.
+
+    The count is process-wide: the thread pool uses the calling thread plus ``n - 1`` workers,
+    the FFTs use ``n`` ``workers``, ``method="auto"`` predicts costs for ``n`` threads (plans
+    are cached per count), and with ``n`` below BLAS's own count a matrix product that fastconv
+    runs on a single worker is held to ``n`` BLAS threads too. ``numba.set_num_threads`` does
+    not change it (fastconv does not use Numba's parallel layer).
+
+    Parameters
+    ----------
+    n : int
+        From 1 to :func:`max_threads` (the CPUs of the machine unless ``NUMBA_NUM_THREADS``
+        says fewer).
+
+    Returns
+    -------
+    int
+        The previous count.
+
+    Raises
+    ------
+    TypeError
+        ``n`` is not an integer (bool included).
+    ValueError
+        ``n`` is below 1 or above :func:`max_threads`.
+
+    Examples
+    --------
+    >>> import fastconv
+    >>> previous = fastconv.set_num_threads(1)
+    >>> fastconv.get_num_threads()
+    1
+    >>> fastconv.set_num_threads(previous)
+    1
+    >>> fastconv.set_num_threads(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: set_num_threads: expected n >= 1, got n=0
+    """
+    global _count
+    if isinstance(n, bool):  # True is an int to Python, not a count
+        raise TypeError(f"set_num_threads: expected n to be an integer, got n={n!r}")
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise TypeError(f"set_num_threads: expected n to be an integer, got n={n!r}") from None
+    if value < 1:
+        raise ValueError(f"set_num_threads: expected n >= 1, got n={value}")
+    limit = max_threads()
+    if value > limit:
+        raise ValueError(
+            f"set_num_threads: expected n <= {limit} (the CPUs fastconv may use), got n={value}"
+        )
+    previous, _count = _count, value
+    return previous
 
 
 def _serve(inbox: queue.SimpleQueue) -> None:
@@ -69,6 +145,12 @@ def _blas_controller() -> ThreadpoolController:
         return _controller
 
 
+def _blas_threads() -> int:
+    """The most threads any loaded BLAS library uses now (0 if none is loaded)."""
+    libs = _blas_controller().select(user_api="blas").lib_controllers
+    return max((lib.num_threads for lib in libs), default=0)
+
+
 def _after_fork_in_child() -> None:
     """Worker threads do not survive ``fork``: forget them, and any lock held at the fork."""
     global _workers, _controller, _state_lock, _call_lock
@@ -92,14 +174,20 @@ def run_tasks(
 
     Tasks are dealt round-robin to ``min(num_threads(), len(tasks))`` workers; the calling
     thread is worker 0. With ``blas=True`` (the tasks call BLAS) and more than one worker, BLAS
-    is held to one thread meanwhile; a single worker leaves BLAS its own threads. The first
+    is held to one thread meanwhile; a single worker leaves BLAS its own threads, at most
+    ``num_threads()`` of them (the cap is set only where BLAS would use more). The first
     exception raised by a task is re-raised here after every worker has finished (a worker
     stops at its first exception). ``threads`` caps the workers (default: ``num_threads()``).
     """
     threads = min(num_threads() if threads is None else threads, len(tasks))
     if threads <= 1 or getattr(_local, "in_task", False):
-        for task in tasks:
-            fn(task, 0)
+        cap = nullcontext()
+        lowered = _count < numba.config.NUMBA_NUM_THREADS  # only then can BLAS use more
+        if blas and lowered and not getattr(_local, "in_task", False) and _count < _blas_threads():
+            cap = _blas_controller().limit(limits=_count, user_api="blas")
+        with cap:
+            for task in tasks:
+                fn(task, 0)
         return
 
     def work(worker: int) -> None:

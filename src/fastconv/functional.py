@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._core import Layout, conv_general, layout
+from . import _autotune, _threads
+from ._core import Layout, Runner, conv_general, layout, small_direct
 from ._dispatch import (
     candidates,
     choose_method,
@@ -81,6 +82,13 @@ class Plan:
     layout: Layout = field(repr=False, compare=False)
     weights_rule: str | None = field(default=None, repr=False, compare=False)
     candidates: tuple = field(default=(), repr=False, compare=False)
+    #: the short path of :func:`fastconv._core.small_direct` for ``method``, or None
+    runner: Runner | None = field(default=None, repr=False, compare=False)
+    #: method="auto" with weights_rule "auto": the method by weight bytes (shape and dtype are
+    #: the plan's), so that repeated calls with the same small kernel skip the rank analysis
+    by_weights: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the key of this geometry in the autotune cache (method="auto" only), else None
+    tune_key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> ConvSpec:
@@ -125,9 +133,12 @@ def _freeze(value: Any) -> Any:
     return (type(value), value)
 
 
-#: plans by call signature (shapes, dtypes, frozen parameters); cleared when full
+#: plans by call signature (shapes, dtypes, frozen parameters, thread count); cleared when full
 _PLANS: dict[tuple, Plan] = {}
 _PLANS_MAX = 512
+#: weights larger than this are analysed per call rather than hashed (see Plan.by_weights)
+_BY_WEIGHTS_MAX_BYTES = 4096
+_BY_WEIGHTS_MAX = 64
 
 
 def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
@@ -138,12 +149,13 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
         stride, padding, dilation, groups, padding_mode,
     )  # fmt: skip
     check_method(fname, method, [m.value for m in Method])
-    rule = None
+    rule = tune_key = None
     if method == "auto":
         exact = x.dtype.kind in "biu" and w.dtype.kind in "biu"
         chosen, reason = choose_method(geo, exact)
         if separable_candidate(geo):
             rule = "auto"
+        tune_key = _autotune.geometry_key(fname, geo, exact, _threads.num_threads())
     else:
         chosen, reason = Method(method), f"forced by method={method!r}"
         why = unsupported(chosen, geo)
@@ -151,7 +163,9 @@ def _make_plan(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray 
             raise ValueError(f"{fname}: method={method!r} needs {why}")
         if chosen is Method.SEPARABLE:
             rule = "forced"
-    return Plan(chosen, reason, geo, layout(geo), rule, candidates(geo))
+    lay = layout(geo)
+    return Plan(chosen, reason, geo, lay, rule, candidates(geo), small_direct(geo, chosen, lay),
+                tune_key=tune_key)  # fmt: skip
 
 
 def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) -> Plan:
@@ -169,7 +183,7 @@ def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) ->
         dtype = p.geometry.compute_dtype
         kernels = np.ascontiguousarray(w.reshape(-1, kh, kw), dtype=dtype)
         if is_rank_one(kernels, dtype):  # remembered for the algorithm
-            return replace(p, weights_rule=None) if explain else p
+            return replace(p, weights_rule=None, runner=None) if explain else p
         ratios = singular_ratio(kernels)
         tol = rank_tolerance((kh, kw), dtype)
         o = int(np.flatnonzero(~(ratios <= tol))[0])  # the first kernel that is not
@@ -181,7 +195,7 @@ def _apply_weights(fname: str, p: Plan, w: np.ndarray, explain: bool = False) ->
     method, reason = with_weights(p.method, p.reason, p.geometry, w, explain=explain)
     if method is p.method and not explain:
         return p
-    return replace(p, method=method, reason=reason, weights_rule=None)
+    return replace(p, method=method, reason=reason, weights_rule=None, runner=None)
 
 
 def _cached(cache: dict, key: tuple, make: Callable[[], T]) -> T:
@@ -198,15 +212,28 @@ def _cached(cache: dict, key: tuple, make: Callable[[], T]) -> T:
     return hit
 
 
+def _plan_key(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+              stride, padding, dilation, groups, padding_mode, method) -> tuple:  # fmt: skip
+    """The plan cache's key: everything the plan depends on, the thread count included (the
+    cost model predicts for it)."""
+    # ints and strings stand for themselves (as in _freeze), tested here to save the calls
+    return (
+        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
+        None if b is None else (b.shape, b.dtype),
+        stride if type(stride) is int else _freeze(stride),
+        padding if type(padding) is int else _freeze(padding),
+        dilation if type(dilation) is int else _freeze(dilation),
+        groups if type(groups) is int else _freeze(groups),
+        padding_mode if type(padding_mode) is str else _freeze(padding_mode),
+        method if type(method) is str else _freeze(method),
+        _threads._count,
+    )  # fmt: skip
+
+
 def _plan_call(fname: str, nd: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
                stride, padding, dilation, groups, padding_mode, method) -> Plan:  # fmt: skip
     """The plan of a call: from the cache, or validated from the original arguments."""
-    key = (
-        fname, nd, x.shape, x.dtype, w.shape, w.dtype,
-        None if b is None else (b.shape, b.dtype),
-        _freeze(stride), _freeze(padding), _freeze(dilation), _freeze(groups),
-        _freeze(padding_mode), _freeze(method),
-    )  # fmt: skip
+    key = _plan_key(fname, nd, x, w, b, stride, padding, dilation, groups, padding_mode, method)
 
     # validated from the arguments as given, so that messages quote what the user passed
     def make() -> Plan:
@@ -224,21 +251,59 @@ def _arrays(fname: str, x: Any, weight: Any, bias: Any):
     )
 
 
+def _weights_choice(p: Plan, w: np.ndarray) -> Method:
+    """:func:`with_weights`' method for ``w``, remembered in the plan for small kernels."""
+    if w.nbytes > _BY_WEIGHTS_MAX_BYTES:
+        return with_weights(p.method, p.reason, p.geometry, w)[0]
+    key = w.tobytes()  # exact values; the shape and dtype are fixed by the plan's key
+    chosen = p.by_weights.get(key)
+    if chosen is None:
+        chosen = with_weights(p.method, p.reason, p.geometry, w)[0]
+        if len(p.by_weights) >= _BY_WEIGHTS_MAX:
+            p.by_weights.clear()
+        p.by_weights[key] = chosen
+    return chosen
+
+
+def _execute(fname: str, p: Plan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None):
+    """Run plan ``p`` on validated arrays (the weight-dependent part of the choice first)."""
+    chosen = p.method
+    if p.weights_rule == "auto":
+        chosen = _weights_choice(p, w)
+    elif p.weights_rule == "forced":
+        _apply_weights(fname, p, w)  # refuses kernels not of rank 1
+    if _autotune._enabled and p.tune_key is not None:
+        chosen = _autotune.choose(p, chosen, x, w, b)
+    if p.runner is not None and chosen is p.method:
+        return p.runner(x, w, b)
+    return conv_general(x, w, b, p.geometry, chosen, p.layout)
+
+
 def _conv(nd: int, x, weight, bias, stride, padding, dilation, groups, padding_mode, method):
+    fname = _NAMES[nd]
+    if (
+        type(x) is np.ndarray
+        and type(weight) is np.ndarray
+        and (bias is None or type(bias) is np.ndarray)
+    ):
+        # the hot path: as_array would return these arrays as they are, and a cached plan
+        # means that arrays of their shapes and dtypes with these parameters passed validation
+        try:
+            key = _plan_key(fname, nd, x, weight, bias, stride, padding, dilation, groups,
+                            padding_mode, method)  # fmt: skip
+            p = _PLANS.get(key)
+        except TypeError:  # an unhashable parameter: validation below says what is wrong
+            p = None
+        if p is not None:
+            return _execute(fname, p, x, weight, bias)
     if is_dask_array(x) or is_dask_array(weight) or is_dask_array(bias):
         from .dask import _conv_dask  # a lazy result, computed chunk by chunk
 
         return _conv_dask(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
                           method)  # fmt: skip
-    fname = _NAMES[nd]
     xa, wa, ba = _arrays(fname, x, weight, bias)
     p = _plan_call(fname, nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method)
-    chosen = p.method
-    if p.weights_rule == "auto":
-        chosen = with_weights(p.method, p.reason, p.geometry, wa)[0]
-    elif p.weights_rule == "forced":
-        _apply_weights(fname, p, wa)  # refuses kernels not of rank 1
-    return conv_general(xa, wa, ba, p.geometry, chosen, p.layout)
+    return _execute(fname, p, xa, wa, ba)
 
 
 def plan(
@@ -258,7 +323,9 @@ def plan(
     Takes exactly the arguments of :func:`conv2d` (the number of spatial axes comes from
     ``weight.ndim - 2``), validates them with the same messages, and returns a :class:`Plan`
     with the chosen ``method``, the ``reason`` and the normalised geometry. It sees the weight
-    values, so it also reports the *separable* algorithm for rank-1 kernels.
+    values, so it also reports the *separable* algorithm for rank-1 kernels. With
+    :func:`fastconv.autotune` on, a geometry already measured reports the measured winner
+    (``"autotuned: ..."``), one not yet measured the model's choice with a note.
 
     Examples
     --------
@@ -299,7 +366,13 @@ def plan(
     p = _plan_call(
         _NAMES[nd], nd, xa, wa, ba, stride, padding, dilation, groups, padding_mode, method
     )
-    return _apply_weights(_NAMES[nd], p, wa, explain=True)
+    q = _apply_weights(_NAMES[nd], p, wa, explain=True)
+    if _autotune._enabled and p.tune_key is not None:
+        entry = _autotune.tuned(p, q.method)
+        if entry is None:
+            return replace(q, reason=f"{q.reason} (autotune: not measured yet, the next call is)")
+        return replace(q, method=entry.method, reason=entry.reason, runner=None)
+    return q
 
 
 _PARAMS_DOC = """

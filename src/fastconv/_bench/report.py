@@ -255,7 +255,7 @@ def machine_info() -> dict[str, object]:
     threads = {}
     for mod, getter in (
         ("torch", "get_num_threads"),
-        ("numba", "get_num_threads"),
+        ("fastconv", "get_num_threads"),  # its pool and FFT workers (not Numba's setting)
         ("cv2", "getNumThreads"),
     ):
         try:
