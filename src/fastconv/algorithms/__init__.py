@@ -40,6 +40,7 @@ class Method(str, Enum):
     WINOGRAD = "winograd"
     WINOGRAD_F2 = "winograd_f2"
     FFT = "fft"
+    DEPTHWISE = "depthwise"
 
     def __str__(self) -> str:
         return self.value
@@ -78,6 +79,8 @@ def get(method: Method) -> Algorithm:
             from .winograd import run_f2 as run
         elif method is Method.FFT:
             from .fft_conv import run
+        elif method is Method.DEPTHWISE:
+            from .depthwise import run
         else:
             from .separable import run
         _registry[method] = run
