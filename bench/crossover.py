@@ -10,6 +10,10 @@ A third sweep times the separable algorithm against direct on rank-1 kernels
 (``SEPARABLE_MIN_TAPS``) and the separable algorithm's thread threshold
 (``fastconv.algorithms.separable.PARALLEL_MIN_MACS``).
 
+A fourth sweep (``depthwise``) times the depthwise algorithm against direct and gemm on
+depthwise layers (``groups == C``): channel multipliers 1–32, strides 1–2, kernels 3×3–7×7,
+and small planes where the call overhead decides; it backs ``method="auto"``'s depthwise rule.
+
 Run: ``python bench/crossover.py`` (about two minutes on 2 cores). Each sample loops the call for
 at least 20 ms; medians of 7 samples. The machine should be otherwise idle.
 """
@@ -141,6 +145,26 @@ def sweep_separable() -> None:
         separable.PARALLEL_MIN_MACS = default
 
 
+def sweep_depthwise() -> None:
+    print("depthwise (groups == C), float32, ms: N, C, size, multiplier O/C, kernel, stride")
+    print(f"{'problem':>30} {'depthwise':>10} {'direct':>8} {'gemm':>8}  faster")
+    rng = np.random.default_rng(0)
+    cases = [(8, 32, 56, m, 3, 1) for m in (1, 2, 4, 8, 16, 32)]
+    cases += [(8, 128, 56, 1, k, s) for k in (3, 5, 7) for s in (1, 2)]
+    cases += [(1, 8, 8, 1, 3, 1), (1, 32, 14, 1, 3, 1), (1, 1, 512, 1, 3, 1)]
+    for n, c, size, mult, k, stride in cases:
+        x = rng.standard_normal((n, c, size, size), dtype=np.float32)
+        w = rng.standard_normal((c * mult, 1, k, k), dtype=np.float32)
+        t = {
+            m: median_ms(lambda m=m: fastconv.conv2d(x, w, None, stride, k // 2, 1, c, method=m))
+            for m in ("depthwise", "direct", "gemm")
+        }
+        name = f"{n}x{c}x{size}^2 x{mult} {k}x{k} s{stride}"
+        print(f"{name:>30} {t['depthwise']:>10.3f} {t['direct']:>8.3f} {t['gemm']:>8.3f}  "
+              f"{min(t, key=t.get)}")  # fmt: skip
+    print()
+
+
 if __name__ == "__main__":
     import sys
 
@@ -149,6 +173,7 @@ if __name__ == "__main__":
         "small": sweep_small_images,
         "threads": sweep_threads,
         "separable": sweep_separable,
+        "depthwise": sweep_depthwise,
     }
     for name in sys.argv[1:] or sweeps:
         sweeps[name]()

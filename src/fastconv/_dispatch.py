@@ -13,7 +13,11 @@ methods; Winograd and FFT only within their error bounds) and the cost model
   depends on the weight *values*, so this step is taken per call, after the plan cache (whose
   key is shapes, dtypes and parameters): :func:`separable_candidate` says from the geometry
   whether to look, :func:`with_weights` looks.
-- ``O/groups == 1`` (single-filter image filtering, depthwise layers): *direct*. A matrix
+- one input channel per group (``groups == C > 1``: depthwise layers, any channel
+  multiplier ``O/groups``), one or two spatial axes: *depthwise* (``algorithms.depthwise``:
+  per band of output rows a cached workspace and one flat loop per nine taps; on W6 it took
+  about half the time of *direct*, see ``DEPTHWISE_MACS_PER_S``).
+- ``O/groups == 1`` (single-filter image filtering): *direct*. A matrix
   product with one row is a matrix-vector product; BLAS gains nothing and gemm still pays for
   building the window matrix.
 - ``O/groups * C/groups * prod(kernel) < GEMM_MIN_WORK``: *direct*. With few filters per group
@@ -84,6 +88,17 @@ COSTS: dict[str, tuple[float, str]] = {
         "W4 with method='winograd_f2' less its products (at WINOGRAD_MACS_PER_S), per 2x2 "
         "tile and channel, one thread",
     ),
+    "DEPTHWISE_S_PER_ELEMENT": (
+        5.7e-10,
+        "W6's shape (N=8 C=128 56x56, groups=128) with method='depthwise' and a 1x1 kernel, "
+        "per input and output element less its multiply-adds, one thread (bench/cost_model.py "
+        "depthwise)",
+    ),
+    "DEPTHWISE_MACS_PER_S": (
+        1.1e10,
+        "W6's shape with method='depthwise', 5x5 pad 2 against 1x1: the extra 24 multiply-adds "
+        "per output, one thread (the same run; direct took 2-3x as long on W6 in one process)",
+    ),
     "FFT_S_PER_UNIT": (
         2.4e-10,
         "W3 (4096x4096, 31x31) with method='fft', per N log2 N unit of algorithms.fft.plan's "
@@ -115,6 +130,11 @@ def _rule(geo: Geometry) -> tuple[Method, str]:
     """
     per_group = geo.weight_shape[0] // geo.spec.groups
     window = math.prod(geo.weight_shape[1:])
+    if geo.spec.groups > 1 and unsupported(Method.DEPTHWISE, geo) is None:
+        return Method.DEPTHWISE, (
+            f"depthwise ({geo.spec.groups} groups of one input channel, {per_group} filter(s) "
+            "each): flat loops over a cached band of each plane"
+        )
     if per_group == 1:
         return Method.DIRECT, "one filter per group: direct row accumulation"
     if per_group * window < GEMM_MIN_WORK:
@@ -161,6 +181,10 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
         return why(w3, stride, dilation)
     if method is Method.SEPARABLE:
         return separable_unsupported(geo)
+    if method is Method.DEPTHWISE:
+        from .algorithms.depthwise import unsupported as why
+
+        return why(x3, w3, geo.spec.groups)
     return None
 
 
@@ -191,6 +215,10 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
     macs = n_images * n_out * positions * cg * math.prod(w3[2:])
     if method is Method.DIRECT:
         return c["CALL_S"] + macs / c["DIRECT_MACS_PER_S"]
+    if method is Method.DEPTHWISE:
+        elements = math.prod(x3) + math.prod(o3)
+        per_thread = elements * c["DEPTHWISE_S_PER_ELEMENT"] + macs / c["DEPTHWISE_MACS_PER_S"]
+        return c["CALL_S"] + per_thread / threads
     if method is Method.GEMM:
         return c["CALL_S"] + macs / c["GEMM_MACS_PER_S"]
     if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
@@ -218,7 +246,9 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
 
 
 #: the methods whose cost the model compares under ``method="auto"``
-AUTO_METHODS = (Method.DIRECT, Method.GEMM, Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT)
+AUTO_METHODS = (
+    Method.DIRECT, Method.GEMM, Method.DEPTHWISE, Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT
+)
 #: an alternative to the measured rule's choice must be predicted this much faster
 MARGIN = 0.8
 

@@ -48,10 +48,11 @@ class Method(str, Enum):
 
 #: What a transposed convolution or a gradient may be asked to run: separable needs the
 #: forward pass's one-channel, rank-1 structure, which these do not keep. (Weight gradients
-#: asked for winograd or fft run gemm: they are correlations with a kernel as large as the
-#: output gradient.)
+#: asked for winograd, fft or depthwise run gemm: they are correlations with a kernel as large
+#: as the output gradient.) The input gradient of a depthwise layer is again depthwise.
 TRANSPOSE_METHODS: tuple[str, ...] = (
     Method.DIRECT.value,
+    Method.DEPTHWISE.value,
     Method.GEMM.value,
     Method.WINOGRAD.value,
     Method.WINOGRAD_F2.value,

@@ -8,6 +8,7 @@ of one plane; the bands are split over fastconv's thread pool.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -44,10 +45,14 @@ def unsupported(x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: int)
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def layout(
     w_shape: tuple[int, ...], out_shape: tuple[int, ...], canon: Canonical
 ) -> tuple[int, int, int, np.ndarray]:
-    """Band rows, phase rows ``R``, phase pitch ``Q`` and the per-tap workspace offsets."""
+    """Band rows, phase rows ``R``, phase pitch ``Q`` and the per-tap workspace offsets.
+
+    Remembered per geometry: on small planes working them out cost as much as the convolution.
+    """
     kh, kw = w_shape[3:]
     oh, ow = out_shape[3:]
     sh, sw = canon.stride[1:]
@@ -59,7 +64,9 @@ def layout(
     a, i = np.divmod(np.arange(kh) * dh, sh)  # phase row offset and phase of each kernel row
     b, j = np.divmod(np.arange(kw) * dw, sw)
     offs = (i[:, None] * sw + j[None, :]) * r * q + a[:, None] * q + b[None, :]
-    return band, r, q, np.ascontiguousarray(offs.reshape(-1), dtype=np.int64)
+    offs = np.ascontiguousarray(offs.reshape(-1), dtype=np.int64)
+    offs.flags.writeable = False  # shared by every call of this geometry
+    return band, r, q, offs
 
 
 def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None:
