@@ -247,7 +247,12 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
 
 #: the methods whose cost the model compares under ``method="auto"``
 AUTO_METHODS = (
-    Method.DIRECT, Method.GEMM, Method.DEPTHWISE, Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT
+    Method.DIRECT,
+    Method.GEMM,
+    Method.DEPTHWISE,
+    Method.WINOGRAD,
+    Method.WINOGRAD_F2,
+    Method.FFT,
 )
 #: an alternative to the measured rule's choice must be predicted this much faster
 MARGIN = 0.8

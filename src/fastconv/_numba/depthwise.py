@@ -184,7 +184,7 @@ def depthwise_bands(x, w, out, stride, dilation, pad_lo, band_rows, t0, t1, offs
     Serial and GIL-free: fastconv's thread pool runs disjoint band ranges concurrently.
     """
     _, C, _, H, W = x.shape
-    _, O, _, OH, OW = out.shape
+    _, n_out, _, OH, OW = out.shape
     KH = w.shape[3]
     KW = w.shape[4]
     T = KH * KW
@@ -192,7 +192,7 @@ def depthwise_bands(x, w, out, stride, dilation, pad_lo, band_rows, t0, t1, offs
     sw = stride[2]
     ph = pad_lo[1]
     pw = pad_lo[2]
-    mult = O // C
+    mult = n_out // C
     R = band_rows + ((KH - 1) * dilation[1]) // sh
     Q = OW + ((KW - 1) * dilation[2]) // sw
     n_bands = (OH + band_rows - 1) // band_rows
@@ -202,8 +202,8 @@ def depthwise_bands(x, w, out, stride, dilation, pad_lo, band_rows, t0, t1, offs
     for t in range(t0, t1):
         band = t % n_bands
         plane = t // n_bands  # n * O + o
-        n = plane // O
-        o = plane % O
+        n = plane // n_out
+        o = plane % n_out
         oh0 = band * band_rows
         rows = min(band_rows, OH - oh0)
         # every phase keeps its R rows (the offsets assume that pitch); in a short last band
