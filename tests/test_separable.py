@@ -101,7 +101,7 @@ def test_auto_does_not_look_where_separable_cannot_pay(shape, kwargs, why) -> No
     assert fastconv.plan(x, w, **kwargs).method != "separable", why
 
 
-def test_full_rank_or_degenerate_weights_stay_direct() -> None:
+def test_full_rank_or_degenerate_weights_stay_depthwise() -> None:
     x = np.random.default_rng(4).standard_normal((1, 2, 16, 16))
     cases = {
         "laplacian of Gaussian": np.stack([kernels.laplacian_of_gaussian(5, 1.0)] * 2),
@@ -111,7 +111,7 @@ def test_full_rank_or_degenerate_weights_stay_direct() -> None:
     }
     for name, w in cases.items():
         p = fastconv.plan(x, w[:, None], groups=2)
-        assert p.method == "direct", name
+        assert p.method == "depthwise", name
         assert p.reason.endswith("(kernel not of rank 1)"), name
 
 
@@ -124,7 +124,7 @@ def test_the_plan_cache_never_carries_separable_to_other_weights() -> None:
         fastconv.conv2d(x, first, padding=2, groups=3)
         out = fastconv.conv2d(x, second, padding=2, groups=3)
         assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2)), 1, 3))
-    assert fastconv.plan(x, w_full, padding=2, groups=3).method == "direct"
+    assert fastconv.plan(x, w_full, padding=2, groups=3).method == "depthwise"
     assert fastconv.plan(x, w_rank1, padding=2, groups=3).method == "separable"
 
 

@@ -52,11 +52,11 @@ class Method(str, Enum):
 #: as the output gradient.) The input gradient of a depthwise layer is again depthwise.
 TRANSPOSE_METHODS: tuple[str, ...] = (
     Method.DIRECT.value,
-    Method.DEPTHWISE.value,
     Method.GEMM.value,
     Method.WINOGRAD.value,
     Method.WINOGRAD_F2.value,
     Method.FFT.value,
+    Method.DEPTHWISE.value,
 )
 
 
