@@ -101,31 +101,41 @@ def test_auto_does_not_look_where_separable_cannot_pay(shape, kwargs, why) -> No
     assert fastconv.plan(x, w, **kwargs).method != "separable", why
 
 
-def test_full_rank_or_degenerate_weights_stay_depthwise() -> None:
-    x = np.random.default_rng(4).standard_normal((1, 2, 16, 16))
+def test_full_rank_or_degenerate_weights_stay_direct() -> None:
+    x = np.random.default_rng(4).standard_normal((1, 1, 16, 16))
     cases = {
-        "laplacian of Gaussian": np.stack([kernels.laplacian_of_gaussian(5, 1.0)] * 2),
-        "one of two kernels not of rank 1": np.stack([np.ones((5, 5)), np.eye(5)]),
-        "zeros": np.zeros((2, 5, 5)),
-        "NaN": np.full((2, 5, 5), np.nan),
+        "laplacian of Gaussian": kernels.laplacian_of_gaussian(5, 1.0),
+        "identity": np.eye(5),
+        "zeros": np.zeros((5, 5)),
+        "NaN": np.full((5, 5), np.nan),
     }
     for name, w in cases.items():
-        p = fastconv.plan(x, w[:, None], groups=2)
-        assert p.method == "depthwise", name
+        p = fastconv.plan(x, w[None, None])
+        assert p.method == "direct", name
         assert p.reason.endswith("(kernel not of rank 1)"), name
+
+
+def test_depthwise_layers_stay_depthwise_whatever_the_rank() -> None:
+    """The depthwise algorithm beat separable on depthwise layers (see separable_candidate)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 2, 16, 16))
+    for w in (rank_one(rng, 2, 5, 5), np.stack([np.ones((5, 5)), np.eye(5)])[:, None]):
+        assert fastconv.plan(x, w, groups=2).method == "depthwise"
 
 
 def test_the_plan_cache_never_carries_separable_to_other_weights() -> None:
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((1, 3, 12, 12))
-    w_rank1 = rank_one(rng, 3, 5, 5)
-    w_full = rng.standard_normal((3, 1, 5, 5))
+    x = rng.standard_normal((1, 1, 12, 12))
+    w_rank1 = rank_one(rng, 1, 5, 5)
+    w_full = rng.standard_normal((1, 1, 5, 5))
     for first, second in ((w_rank1, w_full), (w_full, w_rank1)):
-        fastconv.conv2d(x, first, padding=2, groups=3)
-        out = fastconv.conv2d(x, second, padding=2, groups=3)
-        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2)), 1, 3))
-    assert fastconv.plan(x, w_full, padding=2, groups=3).method == "depthwise"
-    assert fastconv.plan(x, w_rank1, padding=2, groups=3).method == "separable"
+        fastconv.conv2d(x, first, padding=2)
+        out = fastconv.conv2d(x, second, padding=2)
+        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2))))
+        out = fastconv.conv2d(x, second, padding=2)
+        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2))))
+    assert fastconv.plan(x, w_full, padding=2).method == "direct"
+    assert fastconv.plan(x, w_rank1, padding=2).method == "separable"
 
 
 def test_forcing_separable_on_other_kernels_or_geometries_is_an_error() -> None:
