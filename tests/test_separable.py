@@ -200,3 +200,66 @@ def test_drawn_depthwise_problems(n, c, size, kernel, stride, dilation, pad, dty
     ref = conv_reference(x, w, None, stride, pads, dilation, c)
     scale = conv_reference(np.abs(x), np.abs(w), None, stride, pads, dilation, c)
     assert_close(out, ref, dtype, typical=float(np.max(scale, initial=0)) / max(w[0].size, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# kernels of rank r > 1: r pairs of 1-D passes
+
+
+def rank_r(rng: np.random.Generator, rank: int, kh: int, kw: int) -> np.ndarray:
+    """One ``(1, 1, kh, kw)`` kernel: a sum of ``rank`` random outer products."""
+    return np.einsum("rh,rw->hw", rng.standard_normal((rank, kh)), rng.standard_normal((rank, kw)))[
+        None, None
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("rank", "kernel", "stride", "dilation", "padding"),
+    [
+        (2, (11, 11), 1, 1, "same"),
+        (2, (11, 13), 2, 1, ((1, 4), (6, 0))),
+        (3, (15, 15), (1, 2), 1, 7),
+        (2, (12, 11), 1, 2, 0),
+        (3, (16, 15), 2, (2, 1), "same"),
+    ],
+)
+def test_rank_r_kernels_match_reference(dtype, rank, kernel, stride, dilation, padding) -> None:
+    rng = np.random.default_rng(rank + kernel[0])
+    x = rng.standard_normal((2, 1, 40, 37)).astype(dtype)
+    w = rank_r(rng, rank, *kernel).astype(dtype)
+    p = fastconv.plan(x, w, None, stride, padding, dilation)
+    assert p.method == "separable"
+    kh, kw = kernel
+    assert p.reason == (
+        f"rank-{rank} {kh}x{kw} kernel: {rank} pairs of 1-D passes, {rank * (kh + kw)} instead "
+        f"of {kh * kw} multiply-adds per output"
+    )
+    out = fastconv.conv2d(x, w, None, stride, padding, dilation)
+    ref = fastconv.conv2d(x.astype(np.float64), w.astype(np.float64), None, stride, padding,
+                          dilation, method="direct")  # fmt: skip
+    assert_close(out, ref, dtype)
+    pads = p.geometry.spec.padding
+    assert_close(out, conv_reference(x, w, None, stride, pads, dilation), dtype)
+
+
+def test_rank_r_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs after the first add a few rows at a time when the block is small."""
+    monkeypatch.setattr(separable, "PAIR_BLOCK_VALUES", 64)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 30, 20))
+    w = rank_r(rng, 3, 15, 15)
+    out = fastconv.conv2d(x, w, padding=7)
+    assert_close(out, conv_reference(x, w, None, 1, ((7, 7), (7, 7))))
+
+
+def test_rank_r_is_taken_only_where_it_pays() -> None:
+    rng = np.random.default_rng(10)
+    x = np.zeros((1, 1, 40, 40))
+    assert fastconv.plan(x, rank_r(rng, 2, 7, 7)).method == "direct"  # 28 of 49: 57 %
+    assert fastconv.plan(x, rank_r(rng, 4, 11, 11)).method == "direct"  # 88 of 121
+    assert fastconv.plan(x, rng.standard_normal((1, 1, 11, 11))).method == "direct"  # full rank
+    assert fastconv.plan(x, rank_r(rng, 2, 11, 11)).method == "separable"
+    # forced, the separable method still takes rank-1 kernels only
+    with pytest.raises(ValueError, match="method='separable' needs every kernel to be of rank 1"):
+        fastconv.conv2d(x, rank_r(rng, 2, 11, 11), method="separable")
