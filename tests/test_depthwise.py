@@ -109,12 +109,27 @@ def test_matches_reference(problem: Problem) -> None:
          "in_channels (one input channel per group), got groups=2 for 4 channels"),
         ((1, 2, 4, 4, 4), (2, 1, 3, 3, 3), 2, "conv3d: method='depthwise' needs one or two "
          "spatial axes, got a 3-D kernel (3, 3, 3)"),
+        ((1, 2, 3, 4, 4), (2, 1, 1, 3, 3), 2, "conv3d: method='depthwise' needs one or two "
+         "spatial axes, got input depth 3 and output depth 3"),
     ],
 )  # fmt: skip
 def test_refuses_other_geometries(x_shape, w_shape, groups, message) -> None:
     conv = {4: fastconv.conv2d, 5: fastconv.conv3d}[len(w_shape)]
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         conv(np.zeros(x_shape), np.zeros(w_shape), groups=groups, method="depthwise")
+
+
+def test_conv3d_with_a_flat_kernel() -> None:
+    """Depth 1 throughout runs depthwise; depth padding (output depth 3) does not."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 1, 6, 5))
+    w = rng.standard_normal((3, 1, 1, 3, 3))
+    out = fastconv.conv3d(x, w, None, 1, (0, 1, 1), 1, 3, method="depthwise")
+    ref = conv_reference(x, w, None, 1, ((0, 0), (1, 1), (1, 1)), 1, 3)
+    assert_close(out, ref, np.float64)
+    padded = fastconv.conv3d(x, w, None, 1, 1, 1, 3)
+    assert_close(padded, conv_reference(x, w, None, 1, ((1, 1),) * 3, 1, 3), np.float64)
+    assert fastconv.plan(x, w, None, 1, 1, 1, 3).method != "depthwise"
 
 
 def test_auto_picks_it_for_depthwise_layers_only() -> None:

@@ -181,7 +181,7 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
     >>> unsupported(Method.WINOGRAD, geo)
     'a 3x3 kernel, got 5x5'
     """
-    x3, w3, _, stride, dilation = _canonical(geo)
+    x3, w3, o3, stride, dilation = _canonical(geo)
     if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
         from .algorithms.winograd import unsupported as why
 
@@ -195,7 +195,7 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
     if method is Method.DEPTHWISE:
         from .algorithms.depthwise import unsupported as why
 
-        return why(x3, w3, geo.spec.groups)
+        return why(x3, w3, o3, geo.spec.groups)
     return None
 
 

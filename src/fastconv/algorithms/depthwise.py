@@ -24,15 +24,19 @@ from .direct import PARALLEL_MIN_MACS
 BAND_ELEMENTS = 1 << 14
 
 
-def unsupported(x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: int) -> str | None:
+def unsupported(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], out_shape: tuple[int, ...], groups: int
+) -> str | None:
     """Why the depthwise algorithm cannot run canonical shapes, or ``None`` if it can.
 
-    >>> unsupported((8, 128, 1, 56, 56), (128, 1, 1, 3, 3), 128) is None
+    >>> unsupported((8, 128, 1, 56, 56), (128, 1, 1, 3, 3), (8, 128, 1, 56, 56), 128) is None
     True
-    >>> unsupported((8, 128, 1, 56, 56), (128, 2, 1, 3, 3), 64)
+    >>> unsupported((8, 128, 1, 56, 56), (128, 2, 1, 3, 3), (8, 128, 1, 54, 54), 64)
     'groups == in_channels (one input channel per group), got groups=64 for 128 channels'
-    >>> unsupported((1, 4, 8, 8, 8), (4, 1, 3, 3, 3), 4)
+    >>> unsupported((1, 4, 8, 8, 8), (4, 1, 3, 3, 3), (1, 4, 6, 6, 6), 4)
     'one or two spatial axes, got a 3-D kernel (3, 3, 3)'
+    >>> unsupported((1, 4, 1, 8, 8), (4, 1, 1, 3, 3), (1, 4, 3, 6, 6), 4)
+    'one or two spatial axes, got input depth 1 and output depth 3'
     """
     c = x_shape[1]
     if groups != c or w_shape[1] != 1:
@@ -40,8 +44,12 @@ def unsupported(x_shape: tuple[int, ...], w_shape: tuple[int, ...], groups: int)
             "groups == in_channels (one input channel per group), got "
             f"groups={groups} for {c} channels"
         )
-    if x_shape[2] != 1 or w_shape[2] != 1:
+    if w_shape[2] != 1:
         return f"one or two spatial axes, got a 3-D kernel {tuple(w_shape[2:])}"
+    if x_shape[2] != 1 or out_shape[2] != 1:  # conv3d with a flat kernel: depth not handled
+        return (
+            f"one or two spatial axes, got input depth {x_shape[2]} and output depth {out_shape[2]}"
+        )
     return None
 
 
