@@ -178,6 +178,25 @@ def sweep_depthwise() -> None:
         print(f"{name:>30} {t['depthwise']:>10.3f} {t['direct']:>8.3f} {t['gemm']:>8.3f}  "
               f"{min(t, key=t.get)}{rank1}")  # fmt: skip
     print()
+    from fastconv.algorithms import depthwise
+
+    print("depthwise on one thread or the pool (PARALLEL_MIN_MACS), 3x3 pad 1, float32, ms")
+    default = depthwise.PARALLEL_MIN_MACS
+    try:
+        for n, c, size in ((1, 32, 56), (8, 32, 56), (1, 128, 56), (4, 128, 56), (8, 128, 56)):
+            x = rng.standard_normal((n, c, size, size), dtype=np.float32)
+            w = rng.standard_normal((c, 1, 3, 3), dtype=np.float32)
+            t = {}
+            for name, limit in (("one thread", 1 << 62), ("pool", 0)):
+                depthwise.PARALLEL_MIN_MACS = limit
+                fn = functools.partial(fastconv.conv2d, x, w, None, 1, 1, 1, c, method="depthwise")
+                t[name] = median_ms(fn)
+            macs = n * c * size * size * 9 / 1e6
+            print(f"{n}x{c}x{size}^2 {macs:6.1f} M multiply-adds: " +
+                  "  ".join(f"{k} {v:.3f}" for k, v in t.items()))  # fmt: skip
+    finally:
+        depthwise.PARALLEL_MIN_MACS = default
+    print()
 
 
 def sweep_rank() -> None:

@@ -16,7 +16,12 @@ import numpy as np
 from .._numba.depthwise import depthwise_bands
 from .._threads import num_threads, run_tasks
 from . import Canonical
-from .direct import PARALLEL_MIN_MACS
+
+#: Below this many multiply-adds the calling thread alone is faster than the pool
+#: (``python bench/crossover.py depthwise``, thread part, 3×3 float32, loaded 2-core dev VM,
+#: 2026-11-25: one thread won up to 3.6 M multiply-adds (0.22 against 0.25 ms), the two tied at
+#: 7.2 M (0.44 ms), the pool won at 14.5 M (0.95 against 1.27 ms)).
+PARALLEL_MIN_MACS = 1 << 23
 
 #: Elements of the phase workspace a band may fill: 16384 float32 values (64 KiB) stay in the
 #: 1 MiB L2 cache of the dev VM beside the band's outputs; a whole 56x56 plane of W6 fits
