@@ -14,8 +14,13 @@ caller: ``flock /tmp/fastconv-bench.lock python bench/cost_model.py``)::
                                  the N log2 N units of ``algorithms.fft.plan``
     CALL_S                       W0: 4x4 image, 3x3 kernel (the fixed cost of one call)
     WINOGRAD_CALL_S, FFT_CALL_S  W0 with method="winograd" / "fft", less CALL_S
+    DEPTHWISE_S_PER_ELEMENT,     W6's shape (N=8 C=128 56x56, groups=128) with
+    DEPTHWISE_MACS_PER_S         method="depthwise", once with a 1x1 kernel and once 5x5
+                                 pad 2: the two solve time = (input + output elements) x
+                                 per-element cost + multiply-adds / rate, one-thread units
 
-It prints the values as they go into the table.
+It prints the values as they go into the table; ``python bench/cost_model.py depthwise``
+measures the depthwise constants only.
 """
 
 from __future__ import annotations
@@ -41,7 +46,28 @@ def best(fn, repeats: int = 7) -> float:
     return min(times)
 
 
+def depthwise() -> None:
+    """The two depthwise constants (see the module docstring)."""
+    from fastconv._threads import num_threads
+
+    threads = num_threads()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 128, 56, 56)).astype(np.float32)
+    w1 = rng.standard_normal((128, 1, 1, 1)).astype(np.float32)
+    w5 = rng.standard_normal((128, 1, 5, 5)).astype(np.float32)
+    t1 = best(lambda: fastconv.conv2d(x, w1, groups=128, method="depthwise"), 15)
+    t5 = best(lambda: fastconv.conv2d(x, w5, padding=2, groups=128, method="depthwise"), 15)
+    outputs = x.size
+    per_mac = (t5 - t1) / (24 * outputs)  # seconds per multiply-add, all threads
+    per_element = (t1 - outputs * per_mac) / (2 * outputs)
+    print(f"DEPTHWISE_S_PER_ELEMENT = {per_element * threads:.3g}   (1x1: {t1 * 1e3:.2f} ms)")
+    print(f"DEPTHWISE_MACS_PER_S = {1 / (per_mac * threads):.3g}   (5x5: {t5 * 1e3:.2f} ms)")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["depthwise"]:
+        depthwise()
+        return
     rng = np.random.default_rng(0)
     f4 = np.float32
     img = rng.standard_normal((1, 1, 512, 512)).astype(f4)
@@ -90,6 +116,7 @@ def main() -> None:
     print(f"WINOGRAD_CALL_S = {t_w - t:.3g}")
     t_f = best(lambda: fastconv.conv2d(tiny, k3, method="fft"), 200)
     print(f"FFT_CALL_S = {t_f - t:.3g}")
+    depthwise()
 
 
 if __name__ == "__main__":

@@ -10,12 +10,20 @@ A third sweep times the separable algorithm against direct on rank-1 kernels
 (``SEPARABLE_MIN_TAPS``) and the separable algorithm's thread threshold
 (``fastconv.algorithms.separable.PARALLEL_MIN_MACS``).
 
+A fifth sweep (``rank``) times the separable algorithm on kernels of rank 2-4 (sums of outer
+products) against direct, on canonical operands (``SEPARABLE_RANK_MAX_PERCENT``).
+
+A fourth sweep (``depthwise``) times the depthwise algorithm against direct and gemm on
+depthwise layers (``groups == C``): channel multipliers 1–32, strides 1–2, kernels 3×3–7×7,
+and small planes where the call overhead decides; it backs ``method="auto"``'s depthwise rule.
+
 Run: ``python bench/crossover.py`` (about two minutes on 2 cores). Each sample loops the call for
 at least 20 ms; medians of 7 samples. The machine should be otherwise idle.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -141,6 +149,84 @@ def sweep_separable() -> None:
         separable.PARALLEL_MIN_MACS = default
 
 
+def sweep_depthwise() -> None:
+    print("depthwise (groups == C), float32, ms: N, C, size, multiplier O/C, kernel, stride")
+    print(f"{'problem':>30} {'depthwise':>10} {'direct':>8} {'gemm':>8}  faster")
+    rng = np.random.default_rng(0)
+    cases = [(8, 32, 56, m, 3, 1) for m in (1, 2, 4, 8, 16, 32)]
+    cases += [(8, 128, 56, 1, k, s) for k in (3, 5, 7) for s in (1, 2)]
+    cases += [(1, 8, 8, 1, 3, 1), (1, 32, 14, 1, 3, 1), (1, 1, 512, 1, 3, 1)]
+    for n, c, size, mult, k, stride in cases:
+        x = rng.standard_normal((n, c, size, size), dtype=np.float32)
+        w = rng.standard_normal((c * mult, 1, k, k), dtype=np.float32)
+        args = (x, w, None, stride, k // 2, 1, c)
+        t = {
+            m: median_ms(lambda m=m, args=args: fastconv.conv2d(*args, method=m))
+            for m in ("depthwise", "direct", "gemm")
+        }
+        if mult == 1 and stride == 1 and k > 1:  # rank-1 kernels: the separable algorithm
+            parts = rng.standard_normal((2, c, k))
+            w1 = np.einsum("oh,ow->ohw", *parts).astype(np.float32)[:, None]
+            args = (x, w1, None, stride, k // 2, 1, c)
+            for m in ("separable", "depthwise"):
+                t[f"{m} rank 1"] = median_ms(
+                    lambda m=m, args=args: fastconv.conv2d(*args, method=m)
+                )
+        name = f"{n}x{c}x{size}^2 x{mult} {k}x{k} s{stride}"
+        rank1 = "".join(f"  {m}: {v:.3f}" for m, v in t.items() if "rank 1" in m)
+        t = {m: v for m, v in t.items() if "rank 1" not in m}
+        print(f"{name:>30} {t['depthwise']:>10.3f} {t['direct']:>8.3f} {t['gemm']:>8.3f}  "
+              f"{min(t, key=t.get)}{rank1}")  # fmt: skip
+    print()
+    from fastconv.algorithms import depthwise
+
+    print("depthwise on one thread or the pool (PARALLEL_MIN_MACS), 3x3 pad 1, float32, ms")
+    default = depthwise.PARALLEL_MIN_MACS
+    try:
+        for n, c, size in ((1, 32, 56), (8, 32, 56), (1, 128, 56), (4, 128, 56), (8, 128, 56)):
+            x = rng.standard_normal((n, c, size, size), dtype=np.float32)
+            w = rng.standard_normal((c, 1, 3, 3), dtype=np.float32)
+            t = {}
+            for name, limit in (("one thread", 1 << 62), ("pool", 0)):
+                depthwise.PARALLEL_MIN_MACS = limit
+                fn = functools.partial(fastconv.conv2d, x, w, None, 1, 1, 1, c, method="depthwise")
+                t[name] = median_ms(fn)
+            macs = n * c * size * size * 9 / 1e6
+            print(f"{n}x{c}x{size}^2 {macs:6.1f} M multiply-adds: " +
+                  "  ".join(f"{k} {v:.3f}" for k, v in t.items()))  # fmt: skip
+    finally:
+        depthwise.PARALLEL_MIN_MACS = default
+    print()
+
+
+def sweep_rank() -> None:
+    from fastconv.algorithms import Canonical, direct, separable
+
+    print("rank-r kernels, one float32 image, zero padding 'same', ms (algorithms only)")
+    print(f"{'image':>6} {'kernel':>6} {'rank':>4} {'percent':>7} {'separable':>9} {'direct':>8}"
+          "  faster")  # fmt: skip
+    rng = np.random.default_rng(0)
+    for size in (512, 2048):
+        x = rng.standard_normal((1, 1, 1, size, size), dtype=np.float32)
+        for k in (5, 7, 9, 11, 15):
+            for rank in (1, 2, 3, 4):
+                if rank * (k + k) >= k * k:
+                    continue
+                parts = rng.standard_normal((2, rank, k))
+                w = np.einsum("rh,rw->hw", parts[0], parts[1]).astype(np.float32)
+                w = w.reshape(1, 1, 1, k, k)
+                out = np.empty((1, 1, 1, size, size), np.float32)
+                canon = Canonical((1, 1, 1), (1, 1, 1), (0, k // 2, k // 2), 1)
+                t = {
+                    name: median_ms(functools.partial(run, x, w, out, canon))
+                    for name, run in (("separable", separable.run), ("direct", direct.run))
+                }
+                percent = 100 * rank * 2 * k // (k * k)
+                print(f"{size:>6} {k:>6} {rank:>4} {percent:>7} {t['separable']:>9.2f} "
+                      f"{t['direct']:>8.2f}  {min(t, key=t.get)}")  # fmt: skip
+    print()
+
+
 if __name__ == "__main__":
     import sys
 
@@ -149,6 +235,8 @@ if __name__ == "__main__":
         "small": sweep_small_images,
         "threads": sweep_threads,
         "separable": sweep_separable,
+        "depthwise": sweep_depthwise,
+        "rank": sweep_rank,
     }
     for name in sys.argv[1:] or sweeps:
         sweeps[name]()

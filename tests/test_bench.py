@@ -158,7 +158,8 @@ def test_check_choice_cli_on_w0(tmp_path: Path, capsys: pytest.CaptureFixture[st
     doc = json.loads(out_json.read_text())
     (problem,) = doc["problems"]  # one sample each: whether auto is within 1.3x is noise here
     assert problem["problem"] == "W0" and problem["chosen"] == "direct"
-    assert problem["ratio"] >= 1.0 and problem["fastest"] in ("direct", "gemm", "separable")
+    assert problem["ratio"] >= 1.0
+    assert problem["fastest"] in ("direct", "gemm", "separable", "depthwise")
     assert doc["check_choice"]["problems"] == 1
     read_png(out_png)
 

@@ -22,13 +22,14 @@ def method_for(x_shape, w_shape, **kwargs) -> str:
     [
         ((1, 1, 4, 4), (1, 1, 3, 3), {}, "direct"),  # W0: the tutorial
         ((1, 1, 512, 512), (1, 1, 3, 3), {}, "direct"),  # W1: single-filter filtering
-        ((8, 128, 56, 56), (128, 1, 3, 3), {"groups": 128, "padding": 1}, "direct"),  # W6
+        ((8, 128, 56, 56), (128, 1, 3, 3), {"groups": 128, "padding": 1}, "depthwise"),  # W6
         ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd"),  # W4
         ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1, "stride": 2}, "gemm"),  # W5-like
         ((8, 256, 28, 28), (64, 256, 1, 1), {}, "gemm"),  # W7: pointwise
         ((8, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm"),  # W8
-        ((2, 4, 9, 9), (8, 1, 3, 3), {"groups": 4}, "direct"),  # 2 filters x 9 = 18 < 48
-        ((2, 4, 9, 9), (24, 1, 3, 3), {"groups": 4}, "gemm"),  # 6 filters x 9 = 54 >= 48
+        ((2, 8, 9, 9), (8, 2, 3, 3), {"groups": 4}, "direct"),  # 2 filters x 18 = 36 < 48
+        ((2, 8, 9, 9), (24, 2, 3, 3), {"groups": 4}, "gemm"),  # 6 filters x 18 >= 48
+        ((2, 4, 9, 9), (24, 1, 3, 3), {"groups": 4}, "depthwise"),  # C/groups == 1
     ],
 )
 def test_auto_rule(x_shape, w_shape, kwargs, expected) -> None:

@@ -529,7 +529,7 @@ def _raises(exc, message: str):
          ValueError, "conv_transpose2d: expected bias of shape (2,), got bias of shape (3,)"),
         (dict(method="separable"),
          ValueError, "conv_transpose2d: expected method to be one of 'auto', 'direct', 'gemm', "
-         "'winograd', 'winograd_f2', 'fft', got method='separable'"),
+         "'winograd', 'winograd_f2', 'fft', 'depthwise', got method='separable'"),
         (dict(method="winograd", dilation=2),
          ValueError, "conv_transpose2d: method='winograd' needs a 2-D 3x3 kernel with dilation 1, "
          "got kernel (3, 3) and dilation=(2, 2)"),

@@ -30,6 +30,7 @@ def test_jitless_subset_passes() -> None:
             "-p",
             "no:cacheprovider",
             str(TESTS / "test_methods.py"),
+            str(TESTS / "test_depthwise.py"),
             str(TESTS / "test_separable.py"),
             str(TESTS / "test_image.py"),
             str(TESTS / "test_grad.py"),

@@ -102,30 +102,40 @@ def test_auto_does_not_look_where_separable_cannot_pay(shape, kwargs, why) -> No
 
 
 def test_full_rank_or_degenerate_weights_stay_direct() -> None:
-    x = np.random.default_rng(4).standard_normal((1, 2, 16, 16))
+    x = np.random.default_rng(4).standard_normal((1, 1, 16, 16))
     cases = {
-        "laplacian of Gaussian": np.stack([kernels.laplacian_of_gaussian(5, 1.0)] * 2),
-        "one of two kernels not of rank 1": np.stack([np.ones((5, 5)), np.eye(5)]),
-        "zeros": np.zeros((2, 5, 5)),
-        "NaN": np.full((2, 5, 5), np.nan),
+        "laplacian of Gaussian": kernels.laplacian_of_gaussian(5, 1.0),
+        "identity": np.eye(5),
+        "zeros": np.zeros((5, 5)),
+        "NaN": np.full((5, 5), np.nan),
     }
     for name, w in cases.items():
-        p = fastconv.plan(x, w[:, None], groups=2)
+        p = fastconv.plan(x, w[None, None])
         assert p.method == "direct", name
         assert p.reason.endswith("(kernel not of rank 1)"), name
 
 
+def test_depthwise_layers_stay_depthwise_whatever_the_rank() -> None:
+    """The depthwise algorithm beat separable on depthwise layers (see separable_candidate)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 2, 16, 16))
+    for w in (rank_one(rng, 2, 5, 5), np.stack([np.ones((5, 5)), np.eye(5)])[:, None]):
+        assert fastconv.plan(x, w, groups=2).method == "depthwise"
+
+
 def test_the_plan_cache_never_carries_separable_to_other_weights() -> None:
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((1, 3, 12, 12))
-    w_rank1 = rank_one(rng, 3, 5, 5)
-    w_full = rng.standard_normal((3, 1, 5, 5))
+    x = rng.standard_normal((1, 1, 12, 12))
+    w_rank1 = rank_one(rng, 1, 5, 5)
+    w_full = rng.standard_normal((1, 1, 5, 5))
     for first, second in ((w_rank1, w_full), (w_full, w_rank1)):
-        fastconv.conv2d(x, first, padding=2, groups=3)
-        out = fastconv.conv2d(x, second, padding=2, groups=3)
-        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2)), 1, 3))
-    assert fastconv.plan(x, w_full, padding=2, groups=3).method == "direct"
-    assert fastconv.plan(x, w_rank1, padding=2, groups=3).method == "separable"
+        fastconv.conv2d(x, first, padding=2)
+        out = fastconv.conv2d(x, second, padding=2)
+        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2))))
+        out = fastconv.conv2d(x, second, padding=2)
+        assert_close(out, conv_reference(x, second, None, 1, ((2, 2), (2, 2))))
+    assert fastconv.plan(x, w_full, padding=2).method == "direct"
+    assert fastconv.plan(x, w_rank1, padding=2).method == "separable"
 
 
 def test_forcing_separable_on_other_kernels_or_geometries_is_an_error() -> None:
@@ -190,3 +200,66 @@ def test_drawn_depthwise_problems(n, c, size, kernel, stride, dilation, pad, dty
     ref = conv_reference(x, w, None, stride, pads, dilation, c)
     scale = conv_reference(np.abs(x), np.abs(w), None, stride, pads, dilation, c)
     assert_close(out, ref, dtype, typical=float(np.max(scale, initial=0)) / max(w[0].size, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# kernels of rank r > 1: r pairs of 1-D passes
+
+
+def rank_r(rng: np.random.Generator, rank: int, kh: int, kw: int) -> np.ndarray:
+    """One ``(1, 1, kh, kw)`` kernel: a sum of ``rank`` random outer products."""
+    return np.einsum("rh,rw->hw", rng.standard_normal((rank, kh)), rng.standard_normal((rank, kw)))[
+        None, None
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("rank", "kernel", "stride", "dilation", "padding"),
+    [
+        (2, (11, 11), 1, 1, "same"),
+        (2, (11, 13), 2, 1, ((1, 4), (6, 0))),
+        (3, (15, 15), (1, 2), 1, 7),
+        (2, (12, 11), 1, 2, 0),
+        (3, (16, 15), 2, (2, 1), "same"),
+    ],
+)
+def test_rank_r_kernels_match_reference(dtype, rank, kernel, stride, dilation, padding) -> None:
+    rng = np.random.default_rng(rank + kernel[0])
+    x = rng.standard_normal((2, 1, 40, 37)).astype(dtype)
+    w = rank_r(rng, rank, *kernel).astype(dtype)
+    p = fastconv.plan(x, w, None, stride, padding, dilation)
+    assert p.method == "separable"
+    kh, kw = kernel
+    assert p.reason == (
+        f"rank-{rank} {kh}x{kw} kernel: {rank} pairs of 1-D passes, {rank * (kh + kw)} instead "
+        f"of {kh * kw} multiply-adds per output"
+    )
+    out = fastconv.conv2d(x, w, None, stride, padding, dilation)
+    ref = fastconv.conv2d(x.astype(np.float64), w.astype(np.float64), None, stride, padding,
+                          dilation, method="direct")  # fmt: skip
+    assert_close(out, ref, dtype)
+    pads = p.geometry.spec.padding
+    assert_close(out, conv_reference(x, w, None, stride, pads, dilation), dtype)
+
+
+def test_rank_r_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs after the first add a few rows at a time when the block is small."""
+    monkeypatch.setattr(separable, "PAIR_BLOCK_VALUES", 64)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 30, 20))
+    w = rank_r(rng, 3, 15, 15)
+    out = fastconv.conv2d(x, w, padding=7)
+    assert_close(out, conv_reference(x, w, None, 1, ((7, 7), (7, 7))))
+
+
+def test_rank_r_is_taken_only_where_it_pays() -> None:
+    rng = np.random.default_rng(10)
+    x = np.zeros((1, 1, 40, 40))
+    assert fastconv.plan(x, rank_r(rng, 2, 7, 7)).method == "direct"  # 28 of 49: 57 %
+    assert fastconv.plan(x, rank_r(rng, 4, 11, 11)).method == "direct"  # 88 of 121
+    assert fastconv.plan(x, rng.standard_normal((1, 1, 11, 11))).method == "direct"  # full rank
+    assert fastconv.plan(x, rank_r(rng, 2, 11, 11)).method == "separable"
+    # forced, the separable method still takes rank-1 kernels only
+    with pytest.raises(ValueError, match="method='separable' needs every kernel to be of rank 1"):
+        fastconv.conv2d(x, rank_r(rng, 2, 11, 11), method="separable")

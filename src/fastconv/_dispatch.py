@@ -12,8 +12,14 @@ methods; Winograd and FFT only within their error bounds) and the cost model
   and a column pass, ``KH + KW`` instead of ``KH * KW`` multiply-adds per output). The rank
   depends on the weight *values*, so this step is taken per call, after the plan cache (whose
   key is shapes, dtypes and parameters): :func:`separable_candidate` says from the geometry
-  whether to look, :func:`with_weights` looks.
-- ``O/groups == 1`` (single-filter image filtering, depthwise layers): *direct*. A matrix
+  whether to look, :func:`with_weights` looks. Where the rule would run *direct*, kernels of
+  a low numerical rank ``r > 1`` run as ``r`` pairs of 1-D passes when ``r * (KH + KW)`` is at
+  most ``SEPARABLE_RANK_MAX_PERCENT`` % of ``KH * KW``.
+- one input channel per group (``groups == C > 1``: depthwise layers, any channel
+  multiplier ``O/groups``), one or two spatial axes: *depthwise* (``algorithms.depthwise``:
+  per band of output rows a cached workspace and one flat loop per nine taps; on W6 it took
+  about half the time of *direct*, see ``DEPTHWISE_MACS_PER_S``).
+- ``O/groups == 1`` (single-filter image filtering): *direct*. A matrix
   product with one row is a matrix-vector product; BLAS gains nothing and gemm still pays for
   building the window matrix.
 - ``O/groups * C/groups * prod(kernel) < GEMM_MIN_WORK``: *direct*. With few filters per group
@@ -51,6 +57,14 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "2048x2048, memory-bound on both threads, direct won 2x2 and 2x3 by 30-80 % and the "
         "two were within 10 % from 3x3 (9 taps) up",
     ),
+    "SEPARABLE_RANK_MAX_PERCENT": (
+        40,
+        "bench/crossover.py rank on the 2-core AVX-512 dev VM (2026-11-25, float32, one "
+        "image, 'same' zero padding, algorithms alone, shared machine): kernels of rank 2-4, "
+        "5x5 to 15x15; separable won every case with r(KH+KW) <= 40 % of KH*KW at 512x512 "
+        "and 2048x2048 (15x15 rank 3 at 2048: 18.3 vs 18.9 ms); above that direct won at "
+        "2048x2048 (7x7 rank 2, 57 %: 7.2 vs 6.4 ms) except 9x9 rank 2 (44 %: 8.3 vs 8.9)",
+    ),
     "WEIGHT_DIRECT_MIN_TAPS": (
         81,
         "bench/grad_crossover.py on the 2-core dev VM (2026-11-25, float32, min of 7, two "
@@ -84,6 +98,17 @@ COSTS: dict[str, tuple[float, str]] = {
         "W4 with method='winograd_f2' less its products (at WINOGRAD_MACS_PER_S), per 2x2 "
         "tile and channel, one thread",
     ),
+    "DEPTHWISE_S_PER_ELEMENT": (
+        5.7e-10,
+        "W6's shape (N=8 C=128 56x56, groups=128) with method='depthwise' and a 1x1 kernel, "
+        "per input and output element less its multiply-adds, one thread (bench/cost_model.py "
+        "depthwise)",
+    ),
+    "DEPTHWISE_MACS_PER_S": (
+        1.1e10,
+        "W6's shape with method='depthwise', 5x5 pad 2 against 1x1: the extra 24 multiply-adds "
+        "per output, one thread (the same run; direct took 2-3x as long on W6 in one process)",
+    ),
     "FFT_S_PER_UNIT": (
         2.4e-10,
         "W3 (4096x4096, 31x31) with method='fft', per N log2 N unit of algorithms.fft.plan's "
@@ -93,6 +118,7 @@ COSTS: dict[str, tuple[float, str]] = {
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
 WEIGHT_DIRECT_MIN_TAPS = THRESHOLDS["WEIGHT_DIRECT_MIN_TAPS"][0]
+SEPARABLE_RANK_MAX_PERCENT = THRESHOLDS["SEPARABLE_RANK_MAX_PERCENT"][0]
 
 
 def _rule(geo: Geometry) -> tuple[Method, str]:
@@ -115,6 +141,11 @@ def _rule(geo: Geometry) -> tuple[Method, str]:
     """
     per_group = geo.weight_shape[0] // geo.spec.groups
     window = math.prod(geo.weight_shape[1:])
+    if geo.spec.groups > 1 and unsupported(Method.DEPTHWISE, geo) is None:
+        return Method.DEPTHWISE, (
+            f"depthwise ({geo.spec.groups} groups of one input channel, {per_group} filter(s) "
+            "each): flat loops over a cached band of each plane"
+        )
     if per_group == 1:
         return Method.DIRECT, "one filter per group: direct row accumulation"
     if per_group * window < GEMM_MIN_WORK:
@@ -150,7 +181,7 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
     >>> unsupported(Method.WINOGRAD, geo)
     'a 3x3 kernel, got 5x5'
     """
-    x3, w3, _, stride, dilation = _canonical(geo)
+    x3, w3, o3, stride, dilation = _canonical(geo)
     if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
         from .algorithms.winograd import unsupported as why
 
@@ -161,6 +192,10 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
         return why(w3, stride, dilation)
     if method is Method.SEPARABLE:
         return separable_unsupported(geo)
+    if method is Method.DEPTHWISE:
+        from .algorithms.depthwise import unsupported as why
+
+        return why(x3, w3, o3, geo.spec.groups)
     return None
 
 
@@ -191,6 +226,10 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
     macs = n_images * n_out * positions * cg * math.prod(w3[2:])
     if method is Method.DIRECT:
         return c["CALL_S"] + macs / c["DIRECT_MACS_PER_S"]
+    if method is Method.DEPTHWISE:
+        elements = math.prod(x3) + math.prod(o3)
+        per_thread = elements * c["DEPTHWISE_S_PER_ELEMENT"] + macs / c["DEPTHWISE_MACS_PER_S"]
+        return c["CALL_S"] + per_thread / threads
     if method is Method.GEMM:
         return c["CALL_S"] + macs / c["GEMM_MACS_PER_S"]
     if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
@@ -218,7 +257,14 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
 
 
 #: the methods whose cost the model compares under ``method="auto"``
-AUTO_METHODS = (Method.DIRECT, Method.GEMM, Method.WINOGRAD, Method.WINOGRAD_F2, Method.FFT)
+AUTO_METHODS = (
+    Method.DIRECT,
+    Method.GEMM,
+    Method.DEPTHWISE,
+    Method.WINOGRAD,
+    Method.WINOGRAD_F2,
+    Method.FFT,
+)
 #: an alternative to the measured rule's choice must be predicted this much faster
 MARGIN = 0.8
 
@@ -327,9 +373,15 @@ def separable_pays(kernel: tuple[int, ...]) -> bool:
 
 
 def separable_candidate(geo: Geometry) -> bool:
-    """Whether ``method="auto"`` should look at the weights for rank-1 kernels (step 1)."""
+    """Whether ``method="auto"`` should look at the weights for low-rank kernels (step 1).
+
+    Not for depthwise layers (``groups > 1``): the depthwise algorithm took less than half the
+    time of the separable one on W6's shape with rank-1 3x3 and 5x5 kernels
+    (``python bench/crossover.py depthwise``).
+    """
     return (
-        geo.weight_shape[0] == geo.spec.groups  # one filter per group
+        geo.spec.groups == 1
+        and geo.weight_shape[0] == 1  # one filter
         and separable_unsupported(geo) is None
         and separable_pays(geo.weight_shape[2:])
     )
@@ -357,17 +409,36 @@ def with_weights(
     >>> with_weights(method, reason, geo, np.eye(5)[None, None], explain=True)[1]
     'one filter per group: direct row accumulation (kernel not of rank 1)'
     """
-    from .algorithms.separable import is_rank_one
+    from .algorithms.separable import analyse_rank
 
     kh, kw = geo.weight_shape[2:]
     # in the compute dtype, as the algorithm will see them (its analysis is then remembered)
     kernels = np.asarray(weight, dtype=geo.compute_dtype).reshape(-1, kh, kw)
-    if is_rank_one(np.ascontiguousarray(kernels), geo.compute_dtype):
+    found = analyse_rank(np.ascontiguousarray(kernels), geo.compute_dtype)
+    rank = 0 if found is None else found[0].shape[-2]
+    if rank == 1:
         return Method.SEPARABLE, (
             f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
             "multiply-adds per output"
         )
+    if rank > 1 and method is Method.DIRECT and separable_rank_pays((kh, kw), rank):
+        return Method.SEPARABLE, (
+            f"rank-{rank} {kh}x{kw} kernel: {rank} pairs of 1-D passes, {rank * (kh + kw)} "
+            f"instead of {kh * kw} multiply-adds per output"
+        )
     return method, f"{reason} (kernel not of rank 1)" if explain else reason
+
+
+def separable_rank_pays(kernel: tuple[int, int], rank: int) -> bool:
+    """Whether ``rank`` pairs of 1-D passes beat the direct algorithm for a kernel of rank
+    ``rank > 1``: ``rank * (KH + KW)`` at most :data:`SEPARABLE_RANK_MAX_PERCENT` % of
+    ``KH * KW`` multiply-adds (each pair after the first also adds its rows to the output).
+
+    >>> separable_rank_pays((7, 7), 2), separable_rank_pays((11, 11), 2)
+    (False, True)
+    """
+    kh, kw = kernel
+    return 100 * rank * (kh + kw) <= SEPARABLE_RANK_MAX_PERCENT * kh * kw
 
 
 def choose_transpose_method(geo: Geometry) -> tuple[Method, str]:

@@ -401,12 +401,14 @@ _PARAMS_DOC = """
         (``d c b | a b c d | c b a``, needs padding < size); the edge value
         (``a a | a b c d | d d``); periodic wrap (``c d | a b c d | a b``, padding <= size);
         reflection repeating the edge (``b a | a b c d | d c``, padding <= size).
-    method : {{"auto", "direct", "gemm", "separable", "winograd", "winograd_f2", "fft"}}
+    method : {{"auto", "direct", "gemm", "separable", "winograd", "winograd_f2", "fft", \
+"depthwise"}}
         Algorithm, default ``"auto"``: the rule in :mod:`fastconv._dispatch`. See :func:`plan`.
         ``"separable"`` (conv2d, one input channel per output) needs every kernel to be of
         rank 1; ``"winograd"`` (``F(4×4, 3×3)``) and ``"winograd_f2"`` (``F(2×2, 3×3)``) a
         conv2d with a 3×3 kernel, stride 1 and dilation 1; ``"fft"`` stride 1 and dilation
-        1; otherwise they raise ``ValueError``.
+        1; ``"depthwise"`` ``groups == C`` and one or two spatial axes; otherwise they raise
+        ``ValueError``.
 
     Returns
     -------
@@ -589,11 +591,12 @@ _TRANSPOSE_DOC = """
         Independent channel groups; divides ``C_in``.
     dilation : int or tuple of {nd} ints, default 1
         Spacing between kernel taps.
-    method : {{"auto", "direct", "gemm", "winograd", "winograd_f2", "fft"}}, default "auto"
-        Algorithm; ``"auto"`` applies the forward rule to the equivalent correlation (stride
-        1: a correlation with the flipped kernel; larger strides: with zeros between the input
-        elements, or the GEMM scatter). Winograd needs a 2-D 3×3 kernel and dilation 1, FFT
-        dilation 1.
+    method : {{"auto", "direct", "gemm", "winograd", "winograd_f2", "fft", "depthwise"}}
+        Algorithm, default "auto"; ``"auto"`` applies the forward rule to the equivalent
+        correlation (stride 1: a correlation with the flipped kernel; larger strides: with
+        zeros between the input elements, or the GEMM scatter). Winograd needs a 2-D 3×3
+        kernel and dilation 1, FFT dilation 1, depthwise ``in_channels == groups`` and one or
+        two spatial axes.
 
     Returns
     -------

@@ -131,6 +131,12 @@ def check_transpose_method(fname: str, method: Method, geo: Geometry) -> None:
                 f"{fname}: method={method.value!r} needs a 2-D 3x3 kernel with dilation 1, got "
                 f"kernel {tuple(kernel)} and dilation={geo.spec.dilation}"
             )
+    elif method is Method.DEPTHWISE and (nd == 3 or geo.weight_shape[0] != geo.spec.groups):
+        raise ValueError(
+            f"{fname}: method='depthwise' needs one or two spatial axes and in_channels == "
+            f"groups (its correlation form is then depthwise), got {nd} spatial axes, weight "
+            f"of shape {geo.weight_shape} and groups={geo.spec.groups}"
+        )
     elif method is Method.FFT and any(d != 1 for d in geo.spec.dilation):
         raise ValueError(
             f"{fname}: method='fft' needs dilation 1, got dilation={geo.spec.dilation}"

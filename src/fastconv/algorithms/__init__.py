@@ -40,6 +40,7 @@ class Method(str, Enum):
     WINOGRAD = "winograd"
     WINOGRAD_F2 = "winograd_f2"
     FFT = "fft"
+    DEPTHWISE = "depthwise"
 
     def __str__(self) -> str:
         return self.value
@@ -47,14 +48,15 @@ class Method(str, Enum):
 
 #: What a transposed convolution or a gradient may be asked to run: separable needs the
 #: forward pass's one-channel, rank-1 structure, which these do not keep. (Weight gradients
-#: asked for winograd or fft run gemm: they are correlations with a kernel as large as the
-#: output gradient.)
+#: asked for winograd, fft or depthwise run gemm: they are correlations with a kernel as large
+#: as the output gradient.) The input gradient of a depthwise layer is again depthwise.
 TRANSPOSE_METHODS: tuple[str, ...] = (
     Method.DIRECT.value,
     Method.GEMM.value,
     Method.WINOGRAD.value,
     Method.WINOGRAD_F2.value,
     Method.FFT.value,
+    Method.DEPTHWISE.value,
 )
 
 
@@ -78,6 +80,8 @@ def get(method: Method) -> Algorithm:
             from .winograd import run_f2 as run
         elif method is Method.FFT:
             from .fft_conv import run
+        elif method is Method.DEPTHWISE:
+            from .depthwise import run
         else:
             from .separable import run
         _registry[method] = run
