@@ -15,13 +15,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._numba.im2col import im2col
+from .._numba.im2col import gather_flat, im2col, phase_split, scatter_flat
 from .._options import get_workspace_limit
 from .._threads import num_threads, run_tasks
 from . import Canonical
 
 #: Below this many multiply-adds the tiles run on one thread (bench/crossover.py, size sweep).
 PARALLEL_MIN_MACS = 1 << 21
+#: Bytes of flat window matrix and product per thread: a tile that stays in the 1 MiB L2
+#: cache of a core of the 2-core dev VM while BLAS reads it (bench/gemm_tiles.py).
+FLAT_TILE_BYTES = 1 << 20
+#: The flat window matrix computes every column of the extended output grid (the padded
+#: input's, per stride phase); beyond this many columns per real output it falls back to
+#: :func:`im2col` (the extension's columns are wasted products).
+FLAT_MAX_EXTENSION = 1.5
+#: Fewer columns than this per flat tile (a huge reduction axis): :func:`im2col`'s tiles,
+#: which also split the reduction, instead.
+FLAT_MIN_WIDTH = 64
 
 
 class Tiling(NamedTuple):
@@ -65,6 +75,121 @@ def plan_tiles(
     return Tiling(positions, reduction, n_images * groups * tiles_per_image)
 
 
+class FlatLayout(NamedTuple):
+    """The flat window matrix of one problem (see ``fastconv._numba.im2col``)."""
+
+    ext: tuple[int, int, int]  # (PD, PH, PW): one stride phase of the padded input
+    phase_of: np.ndarray  # (S, 3) int64: the (a, b, e) offset of each stored phase
+    tap_phase: np.ndarray  # (taps,) int64: the stored phase each kernel tap reads
+    tap_offset: np.ndarray  # (taps,) int64: its flat offset inside that phase
+    columns: int  # columns of the extended grid up to the last real output position
+
+
+def flat_layout(
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int, int],
+    out_spatial: tuple[int, int, int],
+    canon: Canonical,
+) -> FlatLayout:
+    """Where every tap of the flat window matrix reads, for operands of these shapes.
+
+    >>> from fastconv.algorithms import Canonical
+    >>> lay = flat_layout((8, 64, 1, 56, 56), (1, 3, 3), (1, 28, 28),
+    ...                   Canonical((1, 2, 2), (1, 1, 1), (0, 1, 1), 1))   # W5
+    >>> lay.ext, len(lay.phase_of), lay.tap_phase.tolist(), lay.tap_offset.tolist()
+    ((1, 29, 29), 4, [0, 1, 0, 2, 3, 2, 0, 1, 0], [0, 0, 1, 0, 0, 1, 29, 29, 30])
+    """
+    ext = []
+    for size, k, o, s, d, lo in zip(
+        x_shape[2:], kernel, out_spatial, canon.stride, canon.dilation, canon.pad_lo
+    ):
+        # every real output reads up to (o - 1) * s + (k - 1) * d of the padded axis
+        padded = max(lo + size, (o - 1) * s + (k - 1) * d + 1)
+        ext.append(-(-padded // s))
+    pd_, ph_, pw_ = ext
+    phase_ids: dict[tuple[int, int, int], int] = {}
+    tap_phase, tap_offset = [], []
+    for kd in range(kernel[0]):
+        for kh in range(kernel[1]):
+            for kw in range(kernel[2]):
+                shifts = [t * d for t, d in zip((kd, kh, kw), canon.dilation)]
+                phase = tuple(v % s for v, s in zip(shifts, canon.stride))
+                i, j, k = (v // s for v, s in zip(shifts, canon.stride))
+                tap_phase.append(phase_ids.setdefault(phase, len(phase_ids)))
+                tap_offset.append((i * ph_ + j) * pw_ + k)
+    od, oh, ow = out_spatial
+    columns = (x_shape[0] - 1) * pd_ * ph_ * pw_ + ((od - 1) * ph_ + oh - 1) * pw_ + ow
+    return FlatLayout(
+        (pd_, ph_, pw_),
+        np.array(list(phase_ids), dtype=np.int64).reshape(-1, 3),
+        np.array(tap_phase, dtype=np.int64),
+        np.array(tap_offset, dtype=np.int64),
+        columns,
+    )
+
+
+def _flat_width(
+    k_total: int, og: int, columns: int, groups: int, itemsize: int, workspace: int, threads: int
+) -> int:
+    """Columns per flat tile: window matrix and product within ``FLAT_TILE_BYTES`` and the
+    workspace cap per thread, cut finer where there would be fewer tiles than threads."""
+    budget = min(FLAT_TILE_BYTES, workspace // max(threads, 1)) // itemsize
+    width = max(1, min(columns, budget // (k_total + og)))
+    tiles = math.ceil(columns / width)
+    if groups * tiles < threads:
+        width = math.ceil(columns / math.ceil(threads / groups))
+    return width
+
+
+def split_phases(x: np.ndarray, canon: Canonical, lay: FlatLayout, threads: int) -> np.ndarray:
+    """The zero-padded input split by stride phase, channel-major: ``(C, S, N, *lay.ext)``
+    (see ``fastconv._numba.im2col``), the channels shared out among ``threads``."""
+    n_images, channels = x.shape[:2]
+    phases = np.empty((channels, len(lay.phase_of), n_images, *lay.ext), dtype=x.dtype)
+    step = max(1, math.ceil(channels / threads))
+    run_tasks(
+        lambda c0, _: phase_split(x, canon.pad_lo, canon.stride, lay.phase_of, c0,
+                                  min(channels, c0 + step), phases),
+        range(0, channels, step),
+        threads=threads,
+    )  # fmt: skip
+    return phases
+
+
+def _run_flat(
+    x: np.ndarray, w_mat: np.ndarray, out: np.ndarray, canon: Canonical,
+    lay: FlatLayout, width: int, threads: int,
+) -> None:  # fmt: skip
+    """The GEMM on the flat window matrix: phase-split the input once, then per tile of
+    columns one contiguous copy per row, one product, one scatter of the real columns."""
+    channels = x.shape[1]
+    groups, og, k_total = w_mat.shape
+    cg = channels // groups
+    taps = len(lay.tap_phase)
+    phases = split_phases(x, canon, lay, threads)
+    tasks = [
+        (g, q0, min(lay.columns, q0 + width))
+        for g in range(groups)
+        for q0 in range(0, lay.columns, width)
+    ]
+    workspaces: list[np.ndarray | None] = [None] * min(threads, len(tasks))
+
+    def tile(task: tuple[int, int, int], worker: int) -> None:
+        g, q0, q1 = task
+        ws = workspaces[worker]
+        if ws is None:
+            ws = workspaces[worker] = np.empty((k_total + og) * width, dtype=x.dtype)
+        n_cols = q1 - q0
+        col = ws[: k_total * n_cols].reshape(k_total, n_cols)
+        prod = ws[k_total * width :][: og * n_cols].reshape(og, n_cols)
+        gather_flat(phases, taps, lay.tap_phase, lay.tap_offset, g * cg, 0, k_total, q0, q1,
+                    col)  # fmt: skip
+        np.matmul(w_mat[g], col, out=prod)
+        scatter_flat(prod, q0, q1, lay.ext, g * og, out)
+
+    run_tasks(tile, tasks, blas=True, threads=threads)
+
+
 def _is_pointwise(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> bool:
     """1×1 kernel, stride 1, no padding: the input already is the window matrix."""
     return (
@@ -86,21 +211,45 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     if k_total == 0:  # no input channels: the sum over an empty window is zero
         out.fill(0)
         return
+    if out.size == 0:
+        return
     w_mat = w.reshape(canon.groups, og, k_total)
     out_mat = out.reshape(n_images, canon.groups, og, p_total)
+    macs = n_images * n_out * p_total * k_total
+    threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
     if _is_pointwise(x, w, out, canon):
-        # nothing to gather, so nothing for fastconv's pool to overlap: one product per image
-        # and group, each on BLAS's own threads
+        # nothing to gather: one product per image and group straight into ``out``, on the
+        # pool with BLAS on one thread per worker (OpenBLAS's own two threads lost up to 20x
+        # when the cores were shared, bench/gemm_tiles.py); columns cut only to feed every
+        # thread
         x_mat = x.reshape(n_images, canon.groups, cg, p_total)
-        for n in range(n_images):
-            for g in range(canon.groups):
-                np.matmul(w_mat[g], x_mat[n, g], out=out_mat[n, g])
+        cuts = max(1, math.ceil(threads / (n_images * canon.groups)))
+        step = math.ceil(p_total / cuts)
+        products = [
+            (n, g, p0, min(p_total, p0 + step))
+            for n in range(n_images)
+            for g in range(canon.groups)
+            for p0 in range(0, p_total, step)
+        ]
+        run_tasks(
+            lambda t, _: np.matmul(w_mat[t[1]], x_mat[t[0], t[1], :, t[2] : t[3]],
+                                   out=out_mat[t[0], t[1], :, t[2] : t[3]]),
+            products,
+            blas=True,
+            threads=threads,
+        )  # fmt: skip
         return
 
     # Small problems stay on the calling thread with BLAS's own threads: handing tiles to the
     # pool while BLAS is switched to one thread costs ~0.15 ms on the 2-core dev VM.
-    macs = n_images * n_out * p_total * k_total
-    threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
+    kernel = w.shape[2:]
+    lay = flat_layout(x.shape, kernel, out_spatial, canon)
+    if lay.columns <= FLAT_MAX_EXTENSION * n_images * p_total:
+        width = _flat_width(k_total, og, lay.columns, canon.groups, x.itemsize,
+                            get_workspace_limit(), threads)  # fmt: skip
+        if width >= min(FLAT_MIN_WIDTH, lay.columns):
+            _run_flat(x, w_mat, out, canon, lay, width, threads)
+            return
     tiling = plan_tiles(
         n_images, canon.groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
     )
@@ -113,7 +262,6 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     ]
     split_k = tiling.reduction < k_total
     workspaces: list[np.ndarray | None] = [None] * min(threads, len(tasks))
-    kernel = w.shape[2:]
 
     def tile(task: tuple[int, int, int, int], worker: int) -> None:
         n, g, p0, p1 = task

@@ -24,11 +24,20 @@ import math
 import numpy as np
 
 from .._numba.col2im import col2im
-from .._numba.im2col import im2col
+from .._numba.im2col import gather_flat, im2col, phase_split, spread_flat
 from .._options import get_workspace_limit
 from .._threads import num_threads, run_tasks
 from . import Canonical
-from .gemm import PARALLEL_MIN_MACS, plan_tiles
+from .gemm import (
+    FLAT_MAX_EXTENSION,
+    FLAT_MIN_WIDTH,
+    PARALLEL_MIN_MACS,
+    FlatLayout,
+    _flat_width,
+    flat_layout,
+    plan_tiles,
+    split_phases,
+)
 
 #: Bytes of window matrix per thread in :func:`backward`, whose two products both read it: a
 #: tile that stays in the 1 MiB L2 cache of a core of the 2-core dev VM. W9 (the backward of
@@ -111,6 +120,13 @@ def weight(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical) -
     g_mat = g.reshape(n_images, groups, og, p_total)
     macs = n_images * n_out * p_total * k_total
     threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
+    lay = flat_layout(x.shape, grad_w.shape[2:], out_spatial, canon)
+    if lay.columns <= FLAT_MAX_EXTENSION * n_images * p_total:
+        width = _flat_width(k_total, og, lay.columns, groups, x.itemsize,
+                            get_workspace_limit(), threads)  # fmt: skip
+        if width >= min(FLAT_MIN_WIDTH, lay.columns):
+            _weight_flat(x, g, grad_w, canon, lay, width, threads)
+            return
     tiling = plan_tiles(
         n_images, groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
     )
@@ -148,6 +164,54 @@ def weight(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical) -
     run_tasks(tile, tasks, blas=True, threads=threads)
     total = sum(ws[2] for ws in workspaces if ws is not None)
     grad_w.reshape(groups, og, k_total)[...] = np.swapaxes(total, 1, 2)
+
+
+def _weight_flat(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical,
+                 lay: FlatLayout, width: int, threads: int) -> None:  # fmt: skip
+    """:func:`weight` on the flat window matrix: the batch folded into the reduction.
+
+    ``grad_w[g] = G @ col.T`` with ``col`` the flat window matrix of ``x`` and ``G`` the
+    output gradient on the same extended columns (zero on the columns that are not real
+    outputs), summed over tiles of columns that run across image boundaries.
+    """
+    n_out = g.shape[1]
+    groups = canon.groups
+    og = n_out // groups
+    cg = grad_w.shape[1]
+    k_total = grad_w[0].size
+    taps = len(lay.tap_phase)
+    phases = split_phases(x, canon, lay, threads)
+    tasks = [
+        (grp, q0, min(lay.columns, q0 + width))
+        for grp in range(groups)
+        for q0 in range(0, lay.columns, width)
+    ]
+    workers = min(threads, len(tasks))
+    # per worker: its window tile and gradient tile, a product buffer, its (og, k_total) sums
+    workspaces: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * workers
+
+    def tile(task: tuple[int, int, int], worker: int) -> None:
+        grp, q0, q1 = task
+        if workspaces[worker] is None:
+            workspaces[worker] = (
+                np.empty((k_total + og) * width, dtype=x.dtype),
+                np.empty(og * k_total, dtype=x.dtype),
+                np.zeros((groups, og, k_total), dtype=x.dtype),
+            )
+        ws, part, acc = workspaces[worker]
+        n_cols = q1 - q0
+        col = ws[: k_total * n_cols].reshape(k_total, n_cols)
+        g_tile = ws[k_total * width :][: og * n_cols].reshape(og, n_cols)
+        gather_flat(phases, taps, lay.tap_phase, lay.tap_offset, grp * cg, 0, k_total, q0, q1,
+                    col)  # fmt: skip
+        spread_flat(g, grp * og, q0, q1, lay.ext, g_tile)
+        prod = part.reshape(og, k_total)
+        np.matmul(g_tile, col.T, out=prod)
+        acc[grp] += prod
+
+    run_tasks(tile, tasks, blas=True, threads=threads)
+    total = sum(ws[2] for ws in workspaces if ws is not None)
+    grad_w.reshape(groups, og, k_total)[...] = total
 
 
 def backward(g: np.ndarray, w_flipped: np.ndarray, x: np.ndarray, grad_x: np.ndarray,
