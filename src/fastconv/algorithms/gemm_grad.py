@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from .._numba.col2im import col2im
-from .._numba.im2col import gather_flat, im2col, phase_split, spread_flat
+from .._numba.im2col import gather_flat, im2col, spread_flat
 from .._options import get_workspace_limit
 from .._threads import num_threads, run_tasks
 from . import Canonical
