@@ -128,17 +128,46 @@ def flat_layout(
     )
 
 
-def _flat_width(
-    k_total: int, og: int, columns: int, groups: int, itemsize: int, workspace: int, threads: int
-) -> int:
-    """Columns per flat tile: window matrix and product within ``FLAT_TILE_BYTES`` and the
-    workspace cap per thread, cut finer where there would be fewer tiles than threads."""
-    budget = min(FLAT_TILE_BYTES, workspace // max(threads, 1)) // itemsize
-    width = max(1, min(columns, budget // (k_total + og)))
-    tiles = math.ceil(columns / width)
-    if groups * tiles < threads:
-        width = math.ceil(columns / math.ceil(threads / groups))
-    return width
+def flat_plan(
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int, int],
+    out_spatial: tuple[int, int, int],
+    canon: Canonical,
+    og: int,
+    itemsize: int,
+    threads: int,
+) -> tuple[FlatLayout, int] | None:
+    """The flat window matrix's layout and columns per tile, or ``None`` where it does not
+    pay or fit: more than ``FLAT_MAX_EXTENSION`` extended columns per output, a phase-split
+    input larger than half the workspace cap, or tiles narrower than ``FLAT_MIN_WIDTH``.
+
+    Per thread a tile holds ``k_total + og`` rows of at most ``FLAT_TILE_BYTES`` together,
+    within what the phase-split input leaves of the cap; it is cut finer where there would
+    be fewer tiles than threads.
+
+    >>> from fastconv.algorithms import Canonical
+    >>> lay, width = flat_plan((8, 64, 1, 56, 56), (1, 3, 3), (1, 28, 28),
+    ...                        Canonical((1, 2, 2), (1, 1, 1), (0, 1, 1), 1), 128, 4, 2)
+    >>> lay.columns, width    # W5: 6.8 % more columns than outputs, 372 per tile
+    (6698, 372)
+    """
+    lay = flat_layout(x_shape, kernel, out_spatial, canon)
+    n_images, channels = x_shape[:2]
+    outputs = n_images * math.prod(out_spatial)
+    if lay.columns > FLAT_MAX_EXTENSION * outputs:
+        return None
+    workspace = get_workspace_limit()
+    phase_bytes = channels * len(lay.phase_of) * n_images * math.prod(lay.ext) * itemsize
+    if 2 * phase_bytes > workspace:
+        return None
+    k_total = channels // canon.groups * math.prod(kernel)
+    per_thread = min(FLAT_TILE_BYTES, (workspace - phase_bytes) // max(threads, 1))
+    width = max(1, min(lay.columns, per_thread // itemsize // (k_total + og)))
+    if canon.groups * math.ceil(lay.columns / width) < threads:
+        width = math.ceil(lay.columns / math.ceil(threads / canon.groups))
+    if width < min(FLAT_MIN_WIDTH, lay.columns):
+        return None
+    return lay, width
 
 
 def split_phases(x: np.ndarray, canon: Canonical, lay: FlatLayout, threads: int) -> np.ndarray:
@@ -243,13 +272,10 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     # Small problems stay on the calling thread with BLAS's own threads: handing tiles to the
     # pool while BLAS is switched to one thread costs ~0.15 ms on the 2-core dev VM.
     kernel = w.shape[2:]
-    lay = flat_layout(x.shape, kernel, out_spatial, canon)
-    if lay.columns <= FLAT_MAX_EXTENSION * n_images * p_total:
-        width = _flat_width(k_total, og, lay.columns, canon.groups, x.itemsize,
-                            get_workspace_limit(), threads)  # fmt: skip
-        if width >= min(FLAT_MIN_WIDTH, lay.columns):
-            _run_flat(x, w_mat, out, canon, lay, width, threads)
-            return
+    flat = flat_plan(x.shape, kernel, out_spatial, canon, og, x.itemsize, threads)
+    if flat is not None:
+        _run_flat(x, w_mat, out, canon, *flat, threads)
+        return
     tiling = plan_tiles(
         n_images, canon.groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
     )

@@ -28,16 +28,7 @@ from .._numba.im2col import gather_flat, im2col, spread_flat
 from .._options import get_workspace_limit
 from .._threads import num_threads, run_tasks
 from . import Canonical
-from .gemm import (
-    FLAT_MAX_EXTENSION,
-    FLAT_MIN_WIDTH,
-    PARALLEL_MIN_MACS,
-    FlatLayout,
-    _flat_width,
-    flat_layout,
-    plan_tiles,
-    split_phases,
-)
+from .gemm import PARALLEL_MIN_MACS, FlatLayout, flat_plan, plan_tiles, split_phases
 
 #: Bytes of window matrix per thread in :func:`backward`, whose two products both read it: a
 #: tile that stays in the 1 MiB L2 cache of a core of the 2-core dev VM. W9 (the backward of
@@ -120,13 +111,10 @@ def weight(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canonical) -
     g_mat = g.reshape(n_images, groups, og, p_total)
     macs = n_images * n_out * p_total * k_total
     threads = num_threads() if macs >= PARALLEL_MIN_MACS else 1
-    lay = flat_layout(x.shape, grad_w.shape[2:], out_spatial, canon)
-    if lay.columns <= FLAT_MAX_EXTENSION * n_images * p_total:
-        width = _flat_width(k_total, og, lay.columns, groups, x.itemsize,
-                            get_workspace_limit(), threads)  # fmt: skip
-        if width >= min(FLAT_MIN_WIDTH, lay.columns):
-            _weight_flat(x, g, grad_w, canon, lay, width, threads)
-            return
+    flat = flat_plan(x.shape, grad_w.shape[2:], out_spatial, canon, og, x.itemsize, threads)
+    if flat is not None:
+        _weight_flat(x, g, grad_w, canon, *flat, threads)
+        return
     tiling = plan_tiles(
         n_images, groups, og, k_total, p_total, x.itemsize, get_workspace_limit(), threads
     )
