@@ -1,11 +1,21 @@
-"""GEMM algorithm: im2col tiles multiplied by the weight matrix in BLAS (``np.matmul``).
+"""GEMM algorithm: window matrices multiplied by the weight matrix in BLAS (``np.matmul``).
 
-For image ``n`` and group ``g`` the result is ``out[n, g] = W_g @ col`` with ``W_g`` the
-``(O/groups, C/groups * KD*KH*KW)`` weight matrix and ``col`` the matching window matrix
-(``_numba.im2col``). The window matrix of a whole problem can be many times the input, so it is
-built in tiles of output positions (and, for huge reductions, of the reduction axis) that fit
-the workspace cap (:func:`fastconv.set_workspace_limit`), one workspace per thread. A 1×1,
-stride-1 convolution needs no window matrix at all: the input *is* the column matrix.
+For group ``g`` the result is ``out[:, g] = W_g @ col`` with ``W_g`` the
+``(O/groups, C/groups * KD*KH*KW)`` weight matrix and ``col`` the matching window matrix. The
+window matrix of a whole problem can be many times the input, so it is built in tiles that fit
+the workspace cap (:func:`fastconv.set_workspace_limit`), one workspace per thread, each tile
+gathered and multiplied on one thread of fastconv's pool (BLAS held to one thread meanwhile).
+
+- The *flat* window matrix (:func:`flat_plan`, :func:`_run_flat`): the input, zero-padded and
+  split by stride phase into a channel-major copy, makes every row of ``col`` one contiguous
+  slice across output rows and images (``fastconv._numba.im2col``). Tiles are ranges of
+  columns of at most :data:`FLAT_TILE_BYTES` per thread, across image boundaries; the
+  product of each is scattered into ``out``, dropping the columns of the phase grid that are
+  not outputs.
+- Per-image ``im2col`` tiles of output positions (and, for huge reductions, of the reduction
+  axis) where the phase grid is much larger than the output or its copy does not fit the
+  cap: every row of an output row gathered from the input directly.
+- A 1×1, stride-1 convolution needs no window matrix at all: the input *is* ``col``.
 """
 
 from __future__ import annotations
