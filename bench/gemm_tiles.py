@@ -7,7 +7,11 @@ Reproduces, on the CNN workloads of ``fastconv bench`` (W5, W7, W8, and W4 force
   forces the latter);
 - the 1×1 path: one product per image on fastconv's pool (BLAS on one thread per worker)
   against the same products on OpenBLAS's own threads;
-- ``torch.nn.functional.conv2d`` on the same operands, interleaved in the same process.
+- ``torch.nn.functional.conv2d`` on the same operands, interleaved in the same process;
+- with ``--geometries``, ``FLAT_MIN_REUSE``: the flat window matrix against ``im2col`` tiles
+  on the 30 random geometries of ``fastconv bench --check-choice`` (``bench/geometries.json``),
+  the minimum process CPU time of 10 calls each (CPU time, not wall time: the dev VM is shared,
+  and a call's own work is what differs between the two).
 
 Every variant is timed round-robin (``--rounds`` rounds, 5 samples each with a 30 ms idle
 gap before every sample, so thread pools stop spinning); printed are the minimum and the
@@ -18,9 +22,12 @@ median over all samples, in ms. Run under the benchmark lock, e.g.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -77,11 +84,51 @@ def pointwise_on_blas_threads(x: np.ndarray, w: np.ndarray) -> Callable[[], obje
     return call
 
 
+def cpu_ms(fn: Callable[[], object], repeats: int = 10) -> float:
+    """Minimum process CPU time of ``repeats`` calls of ``fn``, in ms."""
+    fn()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best * 1e3
+
+
+def geometries() -> None:
+    """Flat window matrix against im2col tiles on the --check-choice geometries (gemm)."""
+    path = Path(__file__).with_name("geometries.json")
+    rng = np.random.default_rng(0)
+    conv = {1: fastconv.conv1d, 2: fastconv.conv2d, 3: fastconv.conv3d}
+    print("geometry  reads  flat ms  im2col ms  im2col/flat  (CPU time)")
+    for geo in json.loads(path.read_text(encoding="utf-8"))["geometries"]:
+        x = rng.standard_normal(geo["x_shape"], dtype=np.float32)
+        w = rng.standard_normal(geo["w_shape"], dtype=np.float32)
+        nd = x.ndim - 2
+        kw = {k: geo[k] for k in ("stride", "padding", "dilation", "groups")}
+
+        def call(x=x, w=w, nd=nd, kw=kw) -> object:
+            return conv[nd](x, w, method="gemm", **kw)
+
+        stride = geo["stride"]
+        reads = math.prod(w.shape[2:]) / (stride**nd if isinstance(stride, int) else 1)
+        flat = with_constant("FLAT_MIN_REUSE", 0.0, call)
+        tiles = with_constant("FLAT_MAX_EXTENSION", 0.0, call)
+        t_flat = min(cpu_ms(flat) for _ in range(2))
+        t_tiles = min(cpu_ms(tiles) for _ in range(2))
+        print(f"{geo['name']:8s}  {reads:5.2f}  {t_flat:7.2f}  {t_tiles:9.2f}  "
+              f"{t_tiles / t_flat:11.2f}  {geo['description']}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", default=["W5", "W7", "W8"])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--geometries", action="store_true", help="FLAT_MIN_REUSE instead")
     args = parser.parse_args()
+    if args.geometries:
+        geometries()
+        return
     rng = np.random.default_rng(0)
     try:
         import torch

@@ -391,6 +391,7 @@ def test_weight_gradient_flat_tiles(monkeypatch: pytest.MonkeyPatch, stride: int
     monkeypatch.setattr(gemm, "FLAT_MIN_WIDTH", 1)
     monkeypatch.setattr(gemm, "FLAT_TILE_BYTES", 512)
     monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 100.0)
+    monkeypatch.setattr(gemm, "FLAT_MIN_REUSE", 0.0)
     tiled = fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs)
     monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 0.0)
     im2col = fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs)

@@ -261,6 +261,7 @@ def test_gemm_flat_window_matrix(monkeypatch: pytest.MonkeyPatch, case, tile_byt
     monkeypatch.setattr(gemm, "FLAT_MIN_WIDTH", 1)
     monkeypatch.setattr(gemm, "FLAT_TILE_BYTES", tile_bytes)
     monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 100.0)  # small images: force it
+    monkeypatch.setattr(gemm, "FLAT_MIN_REUSE", 0.0)  # and 1x1 strided
     out = CONV[nd](x, w, method="gemm", **kwargs)
     monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 0.0)  # im2col tiles instead
     tiles = CONV[nd](x, w, method="gemm", **kwargs)

@@ -42,6 +42,19 @@ FLAT_MAX_EXTENSION = 1.5
 #: Fewer columns than this per flat tile (a huge reduction axis): :func:`im2col`'s tiles,
 #: which also split the reduction, instead.
 FLAT_MIN_WIDTH = 64
+#: The phase-split copy pays where the window matrix reads each of its elements at least this
+#: often (kernel taps per stride phase). bench/gemm_tiles.py --geometries (the 30 geometries
+#: of ``fastconv bench --check-choice``, flat against im2col, minimum CPU time of 10 calls;
+#: 2-core dev VM, shared, 2026-11-25, three runs): from 2 reads up flat was 0.96-2.6x the
+#: speed of im2col (G20 2.6x, G21 1.9x, G24 1.6x; G04 0.70x in one run, 1.00x in two);
+#: below, it varied from run to run (G10 0.73-1.16x, G14 1.0-1.6x) and G15 (3x3, stride 3)
+#: lost every time (0.66-0.79x), so below 2 the gather from the input is kept.
+FLAT_MIN_REUSE = 2.0
+#: Products up to this many multiply-adds run on one OpenBLAS thread (its
+#: ``GEMM_MULTITHREAD_THRESHOLD`` of 4 x 65536): on the calling thread alone (a small
+#: problem), flat tiles stay below it. A (32x64)@(64x968) product on OpenBLAS's two threads
+#: took 26.6 ms instead of 0.045 ms while the VM's other core was busy.
+BLAS_ONE_THREAD_MACS = 1 << 18
 
 
 class Tiling(NamedTuple):
@@ -148,12 +161,13 @@ def flat_plan(
     threads: int,
 ) -> tuple[FlatLayout, int] | None:
     """The flat window matrix's layout and columns per tile, or ``None`` where it does not
-    pay or fit: more than ``FLAT_MAX_EXTENSION`` extended columns per output, a phase-split
-    input larger than half the workspace cap, or tiles narrower than ``FLAT_MIN_WIDTH``.
+    pay or fit: fewer than ``FLAT_MIN_REUSE`` kernel taps per stride phase, more than
+    ``FLAT_MAX_EXTENSION`` extended columns per output, a phase-split input larger than half
+    the workspace cap, or tiles narrower than ``FLAT_MIN_WIDTH``.
 
     Per thread a tile holds ``k_total + og`` rows of at most ``FLAT_TILE_BYTES`` together,
     within what the phase-split input leaves of the cap; it is cut finer where there would
-    be fewer tiles than threads.
+    be fewer tiles than threads, and on one thread to products of ``BLAS_ONE_THREAD_MACS``.
 
     >>> from fastconv.algorithms import Canonical
     >>> lay, width = flat_plan((8, 64, 1, 56, 56), (1, 3, 3), (1, 28, 28),
@@ -161,6 +175,8 @@ def flat_plan(
     >>> lay.columns, width    # W5: 6.8 % more columns than outputs, 372 per tile
     (6698, 372)
     """
+    if math.prod(kernel) < FLAT_MIN_REUSE * math.prod(canon.stride):
+        return None
     lay = flat_layout(x_shape, kernel, out_spatial, canon)
     n_images, channels = x_shape[:2]
     outputs = n_images * math.prod(out_spatial)
@@ -175,6 +191,8 @@ def flat_plan(
     width = max(1, min(lay.columns, per_thread // itemsize // (k_total + og)))
     if canon.groups * math.ceil(lay.columns / width) < threads:
         width = math.ceil(lay.columns / math.ceil(threads / canon.groups))
+    if threads == 1:
+        width = min(width, max(1, BLAS_ONE_THREAD_MACS // (k_total * og)))
     if width < min(FLAT_MIN_WIDTH, lay.columns):
         return None
     return lay, width
