@@ -1,13 +1,16 @@
 """Measure the GEMM path's constants (``fastconv.algorithms.gemm``) against PyTorch.
 
-Reproduces, on the CNN workloads of ``fastconv bench`` (W5, W7, W8, and W4 forced to gemm):
+Reproduces, on the CNN workloads of ``fastconv bench`` (W5, W7, W8, W9; W4 forced to gemm):
 
 - ``FLAT_TILE_BYTES``: the flat window matrix with tiles of 256 KiB to 4 MiB per thread;
 - the flat window matrix against per-image ``im2col`` tiles (``FLAT_MAX_EXTENSION = 0``
   forces the latter);
 - the 1×1 path: one product per image on fastconv's pool (BLAS on one thread per worker)
   against the same products on OpenBLAS's own threads;
-- ``torch.nn.functional.conv2d`` on the same operands, interleaved in the same process;
+- W9: both gradients of W4 as ``method="auto"`` runs them, and the weight gradient alone,
+  each also with the weight gradient on per-image ``im2col`` tiles;
+- ``torch.nn.functional.conv2d`` (W9: ``torch.nn.grad.conv2d_input`` + ``conv2d_weight``) on
+  the same operands, interleaved in the same process;
 - with ``--geometries``, ``FLAT_MIN_REUSE``: the flat window matrix against ``im2col`` tiles
   on the 30 random geometries of ``fastconv bench --check-choice`` (``bench/geometries.json``),
   the minimum process CPU time of 10 calls each (CPU time, not wall time: the dev VM is shared,
@@ -40,6 +43,7 @@ WORKLOADS = {
     "W5": ((8, 64, 56, 56), (128, 64, 3, 3), 2, 1),
     "W7": ((8, 256, 28, 28), (64, 256, 1, 1), 1, 0),
     "W8": ((8, 3, 224, 224), (64, 3, 7, 7), 2, 3),
+    "W9": ((8, 64, 56, 56), (64, 64, 3, 3), 1, 1),  # the backward of W4
 }
 
 
@@ -120,9 +124,41 @@ def geometries() -> None:
               f"{t_tiles / t_flat:11.2f}  {geo['description']}")  # fmt: skip
 
 
+def backward_variants(x: np.ndarray, w: np.ndarray) -> dict[str, Callable[[], object]]:
+    """W9: both gradients of W4 as ``method="auto"`` runs them, and with the weight gradient
+    on ``im2col`` tiles (one image per product) instead of the flat window matrix."""
+    g = np.random.default_rng(1).standard_normal(x.shape, dtype=np.float32)
+
+    def backward() -> object:
+        return fastconv.conv2d_backward(g, x, w, padding=1, needs=("input", "weight"))
+
+    def weight() -> object:
+        return fastconv.conv2d_weight(x, w.shape, g, padding=1)
+
+    return {
+        "backward": backward,
+        "backward, im2col": with_constant("FLAT_MAX_EXTENSION", 0.0, backward),
+        "grad_weight": weight,
+        "grad_weight, im2col": with_constant("FLAT_MAX_EXTENSION", 0.0, weight),
+    }
+
+
+def torch_backward(torch: object, x: np.ndarray, w: np.ndarray) -> Callable[[], object]:
+    """``torch.nn.grad.conv2d_input`` and ``conv2d_weight``, as ``fastconv bench`` times W9."""
+    g = np.random.default_rng(1).standard_normal(x.shape, dtype=np.float32)
+    tx, tw, tg = (torch.from_numpy(a) for a in (x, w, g))
+
+    def call() -> object:
+        with torch.inference_mode():
+            gi = torch.nn.grad.conv2d_input(tx.shape, tw, tg, padding=1)
+            return gi, torch.nn.grad.conv2d_weight(tx, tw.shape, tg, padding=1)
+
+    return call
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["W5", "W7", "W8"])
+    parser.add_argument("workloads", nargs="*", default=["W5", "W7", "W8", "W9"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--geometries", action="store_true", help="FLAT_MIN_REUSE instead")
     args = parser.parse_args()
@@ -143,13 +179,17 @@ def main() -> None:
             return fastconv.conv2d(x, w, stride=stride, padding=padding, method="gemm")
 
         variants: dict[str, Callable[[], object]] = {"gemm": conv}
-        if ws[2:] == (1, 1) and stride == 1 and padding == 0:
+        if name == "W9":
+            variants = backward_variants(x, w)
+        elif ws[2:] == (1, 1) and stride == 1 and padding == 0:
             variants["1x1 on BLAS threads"] = pointwise_on_blas_threads(x, w)
         else:
             variants["im2col tiles"] = with_constant("FLAT_MAX_EXTENSION", 0.0, conv)
             for kib in (256, 512, 2048, 4096):
                 variants[f"flat {kib} KiB"] = with_constant("FLAT_TILE_BYTES", kib << 10, conv)
-        if torch is not None:
+        if torch is not None and name == "W9":
+            variants["torch"] = torch_backward(torch, x, w)
+        elif torch is not None:
             tx, tw = torch.from_numpy(x), torch.from_numpy(w)
             variants["torch"] = lambda tx=tx, tw=tw, s=stride, p=padding: (
                 torch.nn.functional.conv2d(tx, tw, stride=s, padding=p)
