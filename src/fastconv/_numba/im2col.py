@@ -9,6 +9,12 @@ The kernel is serial and releases the GIL: fastconv's thread pool runs one per t
 As in ``direct``, rows are addressed through flat unsigned indices rather than views: a view
 per output row costs atomic reference counting, and signed indices a wraparound check that
 blocks the vectorised copy.
+
+The *flat* window matrix (below :func:`im2col`) replaces that per-output-row gather, whose
+bookkeeping dominates for short or strided rows, by one phase split of the input
+(:func:`phase_split`) and one contiguous copy per window-matrix row (:func:`gather_flat`);
+:func:`scatter_flat` and :func:`spread_flat` move products and gradients between its columns
+and the output grid. All four compile to 512-bit vector copies (``vmovups`` on ``zmm``).
 """
 
 from __future__ import annotations

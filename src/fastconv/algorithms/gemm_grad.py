@@ -10,7 +10,9 @@ Both use the window matrix of the forward GEMM (``_numba.im2col``, and its adjoi
   correlation would multiply ``s**nd`` times more zeros).
 - :func:`weight` (the weight gradient): ``grad_w[g] = sum over n of g[n, g] @ col(x[n, g]).T``,
   the forward window matrix multiplied by the output gradient instead of the filters; each thread
-  sums its tiles into its own accumulator.
+  sums its tiles into its own accumulator. Where the forward pass takes the flat window matrix
+  (:func:`fastconv.algorithms.gemm.flat_plan`), so does this: the batch is folded into the
+  reduction, each tile of columns running across image boundaries.
 
 Canonical operands as in :mod:`fastconv.algorithms` (three spatial axes, C-contiguous, compute
 dtype, non-zero padding modes already applied); ``canon`` is the *forward* convolution's
