@@ -142,6 +142,9 @@ def flat_layout(
                 tap_offset.append((i * ph_ + j) * pw_ + k)
     od, oh, ow = out_spatial
     columns = (x_shape[0] - 1) * pd_ * ph_ * pw_ + ((od - 1) * ph_ + oh - 1) * pw_ + ow
+    # the bound gather_flat relies on: every column's reads stay inside its phase
+    if max(tap_offset) + columns > x_shape[0] * pd_ * ph_ * pw_:
+        raise RuntimeError(f"flat_layout: reads past the phase grid {ext} for {out_spatial}")
     return FlatLayout(
         (pd_, ph_, pw_),
         np.array(list(phase_ids), dtype=np.int64).reshape(-1, 3),
