@@ -45,11 +45,12 @@ FLAT_MIN_WIDTH = 64
 #: The phase-split copy pays where the window matrix reads each of its elements at least this
 #: often (kernel taps per stride phase). bench/gemm_tiles.py --geometries (the 30 geometries
 #: of ``fastconv bench --check-choice``, flat against im2col, minimum CPU time of 10 calls;
-#: 2-core dev VM, shared, 2026-11-25, three runs): from 2 reads up flat was 0.96-2.6x the
-#: speed of im2col (G20 2.6x, G21 1.9x, G24 1.6x; G04 0.70x in one run, 1.00x in two);
-#: below, it varied from run to run (G10 0.73-1.16x, G14 1.0-1.6x) and G15 (3x3, stride 3)
-#: lost every time (0.66-0.79x), so below 2 the gather from the input is kept.
-FLAT_MIN_REUSE = 2.0
+#: 2-core dev VM, shared, 2026-11-25, three runs): from 4 reads up flat was 0.96-2.6x the
+#: speed of im2col (G20 2.6x, G21 1.9x, G24 1.6x, G01 1.2x; G04 0.70x in one run, 1.00x in
+#: two); below, it varied from run to run (G10 0.73-1.16x, G14 1.0-1.6x) and G15 (3x3,
+#: stride 3) lost every time (0.66-0.79x). W5 (2.25 reads), 40 interleaved calls each: flat
+#: 14.4 against 13.0 ms minimum CPU time (16.5 against 15.3 median): im2col kept below 4.
+FLAT_MIN_REUSE = 4.0
 #: Products up to this many multiply-adds run on one OpenBLAS thread (its
 #: ``GEMM_MULTITHREAD_THRESHOLD`` of 4 x 65536): on the calling thread alone (a small
 #: problem), flat tiles stay below it. A (32x64)@(64x968) product on OpenBLAS's two threads
@@ -173,10 +174,13 @@ def flat_plan(
     be fewer tiles than threads, and on one thread to products of ``BLAS_ONE_THREAD_MACS``.
 
     >>> from fastconv.algorithms import Canonical
-    >>> lay, width = flat_plan((8, 64, 1, 56, 56), (1, 3, 3), (1, 28, 28),
-    ...                        Canonical((1, 2, 2), (1, 1, 1), (0, 1, 1), 1), 128, 4, 2)
-    >>> lay.columns, width    # W5: 6.8 % more columns than outputs, 372 per tile
-    (6698, 372)
+    >>> lay, width = flat_plan((8, 3, 1, 224, 224), (1, 7, 7), (1, 112, 112),
+    ...                        Canonical((1, 2, 2), (1, 1, 1), (0, 3, 3), 1), 64, 4, 2)
+    >>> lay.columns, width    # W8: 5.1 % more columns than outputs, 1242 per tile
+    (105452, 1242)
+    >>> flat_plan((8, 64, 1, 56, 56), (1, 3, 3), (1, 28, 28),     # W5: 2.25 reads per element
+    ...           Canonical((1, 2, 2), (1, 1, 1), (0, 1, 1), 1), 128, 4, 2) is None
+    True
     """
     if math.prod(kernel) < FLAT_MIN_REUSE * math.prod(canon.stride):
         return None
