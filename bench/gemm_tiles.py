@@ -5,8 +5,9 @@ Reproduces, on the CNN workloads of ``fastconv bench`` (W5, W7, W8, W9; W4 force
 - ``FLAT_TILE_BYTES``: the flat window matrix with tiles of 256 KiB to 4 MiB per thread;
 - the flat window matrix against per-image ``im2col`` tiles (``FLAT_MAX_EXTENSION = 0``
   forces the latter);
-- the 1×1 path: one product per image on fastconv's pool (BLAS on one thread per worker)
-  against the same products on OpenBLAS's own threads;
+- the 1×1 path: one batched product on OpenBLAS's own threads (what ``gemm`` runs) against
+  one product per image on them (the former path) and on fastconv's pool (BLAS on one
+  thread per worker);
 - W9: both gradients of W4 as ``method="auto"`` runs them, and the weight gradient alone,
   each also with the weight gradient on per-image ``im2col`` tiles;
 - ``torch.nn.functional.conv2d`` (W9: ``torch.nn.grad.conv2d_input`` + ``conv2d_weight``) on
@@ -156,6 +157,22 @@ def torch_backward(torch: object, x: np.ndarray, w: np.ndarray) -> Callable[[], 
     return call
 
 
+def pointwise_on_the_pool(x: np.ndarray, w: np.ndarray) -> Callable[[], object]:
+    """The 1×1 products one image per task on fastconv's pool, BLAS on one thread each."""
+    from fastconv._threads import run_tasks
+
+    n, c = x.shape[:2]
+    xm = x.reshape(n, c, -1)
+    wm = w.reshape(w.shape[0], c)
+    out = np.empty((n, w.shape[0], xm.shape[2]), dtype=x.dtype)
+
+    def call() -> object:
+        run_tasks(lambda i, _: np.matmul(wm, xm[i], out=out[i]), range(n), blas=True)
+        return out
+
+    return call
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", default=["W5", "W7", "W8", "W9"])
@@ -182,7 +199,8 @@ def main() -> None:
         if name == "W9":
             variants = backward_variants(x, w)
         elif ws[2:] == (1, 1) and stride == 1 and padding == 0:
-            variants["1x1 on BLAS threads"] = pointwise_on_blas_threads(x, w)
+            variants["1x1 per image, BLAS threads"] = pointwise_on_blas_threads(x, w)
+            variants["1x1 on the pool"] = pointwise_on_the_pool(x, w)
         else:
             variants["im2col tiles"] = with_constant("FLAT_MAX_EXTENSION", 0.0, conv)
             for kib in (256, 512, 2048, 4096):

@@ -291,11 +291,8 @@ def test_gemm_flat_layout_reads_inside_the_phases() -> None:
         assert max(lay.tap_offset) + o - 1 < per_image
 
 
-def test_pointwise_gemm_on_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    """1×1 products split across threads by image and, for one image, by columns."""
-    from fastconv.algorithms import gemm
-
-    monkeypatch.setattr(gemm, "PARALLEL_MIN_MACS", 0)
+def test_pointwise_gemm_groups() -> None:
+    """1×1 products of every image and group in one batched product, one image or three."""
     rng = np.random.default_rng(8)
     for n in (1, 3):
         x = rng.standard_normal((n, 6, 5, 7))
