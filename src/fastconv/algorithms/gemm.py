@@ -33,7 +33,9 @@ from . import Canonical
 #: Below this many multiply-adds the tiles run on one thread (bench/crossover.py, size sweep).
 PARALLEL_MIN_MACS = 1 << 21
 #: Bytes of flat window matrix and product per thread: a tile that stays in the 1 MiB L2
-#: cache of a core of the 2-core dev VM while BLAS reads it (bench/gemm_tiles.py).
+#: cache of a core of the 2-core dev VM while BLAS reads it. bench/gemm_tiles.py W8
+#: (2026-11-25, VM loaded, medians of 15): 59.8 ms with 1 MiB; 62.6, 61.2, 58.2 and 64.4 ms
+#: with 256 KiB, 512 KiB, 2 MiB and 4 MiB -- within the noise, none better.
 FLAT_TILE_BYTES = 1 << 20
 #: The flat window matrix computes every column of the extended output grid (the padded
 #: input's, per stride phase); beyond this many columns per real output it falls back to
