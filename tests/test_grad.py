@@ -372,6 +372,34 @@ def test_parallel_paths(always_parallel, p: Problem, method: str) -> None:
     assert abs(inner(p.w, gw) - expected) <= 1e-12 * scale
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_weight_gradient_flat_tiles(monkeypatch: pytest.MonkeyPatch, stride: int) -> None:
+    """The weight gradient on the flat window matrix, the batch folded into the reduction:
+    512-byte tiles (most across an image boundary) on both threads equal whole tiles and
+    the per-image im2col path, and meet the adjoint identity."""
+    from fastconv.algorithms import gemm, gemm_grad
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 4, 11, 10))
+    w = rng.standard_normal((6, 2, 3, 2))
+    kwargs = dict(stride=stride, padding=(2, 1), dilation=(1, 2), groups=2)
+    out = conv_reference(x, w, None, stride, ((2, 2), (1, 1)), (1, 2), 2)
+    g = rng.standard_normal(out.shape)
+    whole = fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs)
+    for module in (gemm, gemm_grad):
+        monkeypatch.setattr(module, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(gemm, "FLAT_MIN_WIDTH", 1)
+    monkeypatch.setattr(gemm, "FLAT_TILE_BYTES", 512)
+    monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 100.0)
+    monkeypatch.setattr(gemm, "FLAT_MIN_REUSE", 0.0)
+    tiled = fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs)
+    monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 0.0)
+    im2col = fastconv.conv2d_weight(x, w.shape, g, method="gemm", **kwargs)
+    assert_close(tiled, whole)
+    assert_close(im2col, whole)
+    assert abs(inner(w, whole) - inner(out, g)) <= 1e-12 * inner(np.abs(out), np.abs(g))
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("cap", [1024, 4096, 65536])
 def test_gemm_tiny_workspace(cap: int, stride: int) -> None:

@@ -9,6 +9,7 @@ installed the same draws are also compared with ``torch.nn.functional.conv1d/2d/
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,6 +230,75 @@ def test_pointwise_gemm_is_a_matrix_product() -> None:
     out = fastconv.conv2d(x, w, method="gemm")
     expected = np.einsum("oc,nchw->nohw", w[:, :, 0, 0].astype(np.float64), x)
     assert_close(out, expected, np.float32)
+
+
+# the flat window matrix (stride phases, tiles across images) against the oracle and im2col
+
+FLAT_CASES = [  # (x shape, weight shape, stride, padding, dilation, groups)
+    ((3, 4, 9, 11), (6, 4, 3, 3), 2, 1, 1, 1),  # W5's geometry, small
+    ((2, 3, 16, 15), (8, 3, 7, 7), 2, 3, 1, 1),  # W8's
+    ((2, 6, 12, 13), (6, 2, 3, 3), 1, 1, 2, 3),  # dilation and groups
+    ((2, 4, 10, 9), (4, 2, 1, 1), 2, 0, 1, 2),  # 1x1 strided: one phase
+    ((2, 4, 7, 9), (5, 4, 3, 2), (1, 3), (0, 2), (2, 1), 1),  # strides, dilations differ
+    ((2, 2, 5, 6, 7), (4, 2, 2, 3, 2), (2, 1, 2), 1, 1, 1),  # 3-D
+]
+
+
+@pytest.mark.parametrize("tile_bytes", [512, 1 << 20])
+@pytest.mark.parametrize("case", FLAT_CASES)
+def test_gemm_flat_window_matrix(monkeypatch: pytest.MonkeyPatch, case, tile_bytes) -> None:
+    """Tiles of a few columns (512 B: many tiles, most across an image boundary) and whole
+    problems, on both threads; equal to the oracle and to the per-image im2col tiles."""
+    from fastconv.algorithms import gemm
+
+    xs, ws, stride, padding, dilation, groups = case
+    nd = len(xs) - 2
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(ws)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(gemm, "FLAT_MIN_WIDTH", 1)
+    monkeypatch.setattr(gemm, "FLAT_TILE_BYTES", tile_bytes)
+    monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 100.0)  # small images: force it
+    monkeypatch.setattr(gemm, "FLAT_MIN_REUSE", 0.0)  # and 1x1 strided
+    out = CONV[nd](x, w, method="gemm", **kwargs)
+    monkeypatch.setattr(gemm, "FLAT_MAX_EXTENSION", 0.0)  # im2col tiles instead
+    tiles = CONV[nd](x, w, method="gemm", **kwargs)
+    pads = padding if isinstance(padding, tuple) else (padding,) * nd
+    ref = conv_reference(x, w, None, stride, tuple((p, p) for p in pads), dilation, groups)
+    assert_close(out, ref, np.float64)
+    np.testing.assert_allclose(out, tiles, rtol=1e-12, atol=1e-12)
+
+
+def test_gemm_flat_layout_reads_inside_the_phases() -> None:
+    """Every real output's reads land inside its image's part of its phase: the bound the
+    flat kernels rely on, checked over strides, dilations, kernels and paddings."""
+    from fastconv.algorithms import Canonical
+    from fastconv.algorithms.gemm import flat_layout
+
+    for size, k, s, d, lo, hi in itertools.product(
+        (1, 5, 8), (1, 2, 3, 5), (1, 2, 3), (1, 2), (0, 2), (0, 1)
+    ):
+        span = (k - 1) * d + 1
+        if size + lo + hi < span:
+            continue
+        o = (size + lo + hi - span) // s + 1
+        lay = flat_layout((2, 1, 1, 1, size), (1, 1, k), (1, 1, o), Canonical(
+            (1, 1, s), (1, 1, d), (0, 0, lo), 1))  # fmt: skip
+        per_image = math.prod(lay.ext)
+        assert lay.columns == per_image + o  # the last real output is the last column
+        assert max(lay.tap_offset) + o - 1 < per_image
+
+
+def test_pointwise_gemm_groups() -> None:
+    """1×1 products of every image and group in one batched product, one image or three."""
+    rng = np.random.default_rng(8)
+    for n in (1, 3):
+        x = rng.standard_normal((n, 6, 5, 7))
+        w = rng.standard_normal((4, 3, 1, 1))
+        out = fastconv.conv2d(x, w, groups=2, method="gemm")
+        assert_close(out, conv_reference(x, w, None, 1, ((0, 0),) * 2, 1, 2), np.float64)
 
 
 # --------------------------------------------------------------------------------------------
