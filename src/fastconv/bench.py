@@ -1032,12 +1032,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="idle seconds before each sample, so thread pools of the previous "
-        "call stop spinning (default 0.2, --quick 0.05)",
+        "call stop spinning (default 0.2, also with --quick: OpenBLAS's idle threads spin "
+        "longer than 0.05 s and slowed the next call up to 6x)",
     )
     p.add_argument(
         "--quick",
         action="store_true",
-        help="fewer repeats, shorter gaps, a smaller roofline measurement and scaling run: a "
+        help="fewer repeats, a smaller roofline measurement and scaling run: a "
         "smoke test, not a measurement",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
@@ -1201,7 +1202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
-    gap = args.gap if args.gap is not None else (0.05 if args.quick else 0.2)
+    gap = args.gap if args.gap is not None else 0.2
     min_sample = MIN_SAMPLE_S / 4 if args.quick else MIN_SAMPLE_S
     if repeats < 1 or gap < 0:
         parser.error("--repeats must be >= 1 and --gap >= 0")
