@@ -12,6 +12,11 @@ block, so the row is loaded and stored once per block instead of once per tap, a
 the loop into FMA vector code. Columns where some tap of a block would read outside the input
 (the ragged edges of zero padding) are finished tap by tap.
 
+Unit stride and dilation with a 3×3 or 5×5 kernel, the common filters, go by *register
+tiles* instead (:func:`tile`, below): several output rows per pass along the row, every tap
+unrolled, each output summed in a vector register and stored once; the border path
+(``fastconv._numba.border``) runs the same tiles with its rows picked through index tables.
+
 Two details keep the inner loops vectorisable: no array views are made per row (each view costs
 atomic reference counting, slicing weights included), and flat indices are unsigned
 (``uint64``), which spares them Numba's negative-index wraparound check.
@@ -197,8 +202,12 @@ def correlate_rows(x, w, out, stride, dilation, pad_lo, groups, r0, r1):
     xf = x.reshape(-1)
     wf = w.reshape(-1)
     of = out.reshape(-1)
-    if D == 1 and OD == 1 and w.shape[2] == 1 and pad_lo[0] == 0 and tiled(
-        w.shape[3], w.shape[4], stride[1], stride[2], dilation[1], dilation[2]
+    if (
+        D == 1
+        and OD == 1
+        and w.shape[2] == 1
+        and pad_lo[0] == 0
+        and tiled(w.shape[3], w.shape[4], stride[1], stride[2], dilation[1], dilation[2])
     ):
         _tiled_rows(xf, wf, of, x.shape, w.shape, out.shape, pad_lo, groups, cols, blocks, r0,
                     r1)  # fmt: skip
