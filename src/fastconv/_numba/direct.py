@@ -290,17 +290,25 @@ def _tile3(of, ob, os, n, xf, xb, wf, wb, add, full):
         if add:
             for j in range(n):
                 k = u8(j)
-                of[ob + k] += _d3(xf, x0 + k, wa) + _d3(xf, x1 + k, wb_) + _d3(xf, x2 + k, wc)
-                of[o1 + k] += _d3(xf, x1 + k, wa) + _d3(xf, x2 + k, wb_) + _d3(xf, x3 + k, wc)
-                of[o2 + k] += _d3(xf, x2 + k, wa) + _d3(xf, x3 + k, wb_) + _d3(xf, x4 + k, wc)
-                of[o3 + k] += _d3(xf, x3 + k, wa) + _d3(xf, x4 + k, wb_) + _d3(xf, x5 + k, wc)
+                s0 = _d3(xf, x0 + k, wa) + _d3(xf, x1 + k, wb_) + _d3(xf, x2 + k, wc)
+                s1 = _d3(xf, x1 + k, wa) + _d3(xf, x2 + k, wb_) + _d3(xf, x3 + k, wc)
+                s2 = _d3(xf, x2 + k, wa) + _d3(xf, x3 + k, wb_) + _d3(xf, x4 + k, wc)
+                s3 = _d3(xf, x3 + k, wa) + _d3(xf, x4 + k, wb_) + _d3(xf, x5 + k, wc)
+                of[ob + k] += s0
+                of[o1 + k] += s1
+                of[o2 + k] += s2
+                of[o3 + k] += s3
         else:
             for j in range(n):
                 k = u8(j)
-                of[ob + k] = _d3(xf, x0 + k, wa) + _d3(xf, x1 + k, wb_) + _d3(xf, x2 + k, wc)
-                of[o1 + k] = _d3(xf, x1 + k, wa) + _d3(xf, x2 + k, wb_) + _d3(xf, x3 + k, wc)
-                of[o2 + k] = _d3(xf, x2 + k, wa) + _d3(xf, x3 + k, wb_) + _d3(xf, x4 + k, wc)
-                of[o3 + k] = _d3(xf, x3 + k, wa) + _d3(xf, x4 + k, wb_) + _d3(xf, x5 + k, wc)
+                s0 = _d3(xf, x0 + k, wa) + _d3(xf, x1 + k, wb_) + _d3(xf, x2 + k, wc)
+                s1 = _d3(xf, x1 + k, wa) + _d3(xf, x2 + k, wb_) + _d3(xf, x3 + k, wc)
+                s2 = _d3(xf, x2 + k, wa) + _d3(xf, x3 + k, wb_) + _d3(xf, x4 + k, wc)
+                s3 = _d3(xf, x3 + k, wa) + _d3(xf, x4 + k, wb_) + _d3(xf, x5 + k, wc)
+                of[ob + k] = s0
+                of[o1 + k] = s1
+                of[o2 + k] = s2
+                of[o3 + k] = s3
     elif add:
         for j in range(n):
             k = u8(j)
@@ -330,15 +338,21 @@ def _tile5(of, ob, os, n, xf, xb, wf, wb, add, full):
         if add:
             for j in range(n):
                 k = u8(j)
-                of[ob + k] += _sum5(xf, k, x0, x1, x2, x3, x4, wa, wb_, wc, wd, we)
-                of[o1 + k] += _sum5(xf, k, x1, x2, x3, x4, x5, wa, wb_, wc, wd, we)
-                of[o2 + k] += _sum5(xf, k, x2, x3, x4, x5, x6, wa, wb_, wc, wd, we)
+                s0 = _sum5(xf, k, x0, x1, x2, x3, x4, wa, wb_, wc, wd, we)
+                s1 = _sum5(xf, k, x1, x2, x3, x4, x5, wa, wb_, wc, wd, we)
+                s2 = _sum5(xf, k, x2, x3, x4, x5, x6, wa, wb_, wc, wd, we)
+                of[ob + k] += s0
+                of[o1 + k] += s1
+                of[o2 + k] += s2
         else:
             for j in range(n):
                 k = u8(j)
-                of[ob + k] = _sum5(xf, k, x0, x1, x2, x3, x4, wa, wb_, wc, wd, we)
-                of[o1 + k] = _sum5(xf, k, x1, x2, x3, x4, x5, wa, wb_, wc, wd, we)
-                of[o2 + k] = _sum5(xf, k, x2, x3, x4, x5, x6, wa, wb_, wc, wd, we)
+                s0 = _sum5(xf, k, x0, x1, x2, x3, x4, wa, wb_, wc, wd, we)
+                s1 = _sum5(xf, k, x1, x2, x3, x4, x5, wa, wb_, wc, wd, we)
+                s2 = _sum5(xf, k, x2, x3, x4, x5, x6, wa, wb_, wc, wd, we)
+                of[ob + k] = s0
+                of[o1 + k] = s1
+                of[o2 + k] = s2
     elif add:
         for j in range(n):
             k = u8(j)
