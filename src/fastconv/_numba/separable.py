@@ -10,8 +10,8 @@ filtered once however many output rows read it.
 
 Both passes run along whole rows, five taps (kernel rows) per loop while five remain, then
 three (one load and one store of the destination per five or three multiply-adds; five
-instead of three was 6-8 % faster on W10's 2048², 15×15, one thread, in one process), on flat unsigned indices so that LLVM emits FMA vector
-code, as in :mod:`fastconv._numba.direct`.
+instead of three was 6-8 % faster on W10's 2048², 15×15, one thread, in one process), on
+flat unsigned indices so that LLVM emits FMA vector code, as in :mod:`fastconv._numba.direct`.
 """
 
 from __future__ import annotations
