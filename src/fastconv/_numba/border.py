@@ -69,20 +69,18 @@ def gather_rows(src, rows, cols, left, cval, i0, i1, dst):
 @serial
 def gather_block_transposed(src, rows, cols, cval, i0, i1, c0, c1, dst):
     """Extended rows ``[i0, i1)`` × columns ``[c0, c1)``, transposed, into the flat ``dst``:
-    ``dst[(c - c0) * (i1 - i0) + (i - i0)]`` is extended pixel ``(i, c)``.
-
-    Row by row: the few columns of a row share its cache lines (column by column, every row's
-    line was fetched again for each column: 8.6 ns a row for a 3-column band of a 512² plane).
-    """
+    ``dst[(c - c0) * (i1 - i0) + (i - i0)]`` is extended pixel ``(i, c)``."""
     n = i1 - i0
-    for i in range(n):
-        r = rows[i0 + i]
-        for c in range(c0, c1):
-            col = cols[c]
-            v = cval
-            if r >= 0 and col >= 0:
-                v = src[r, col]
-            dst[u8((c - c0) * n + i)] = v
+    for c in range(c0, c1):
+        col = cols[c]
+        base = u8((c - c0) * n)
+        if col < 0:
+            for i in range(n):
+                dst[base + u8(i)] = cval
+            continue
+        for i in range(n):
+            r = rows[i0 + i]
+            dst[base + u8(i)] = src[r, col] if r >= 0 else cval
 
 
 # ------------------------------------------------------------------------ the one loop
@@ -340,24 +338,16 @@ def correlate_plane(x, w, wt, out, rows, cols, fill, sh, sw, dh, dw, pw, r0, r1,
     left and right edges as transposed column bands (``wt`` is the transposed kernel, ``buf``
     the gather buffer, ``ident`` an identity table as long as the longer table).
     """
+    correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1)
+    if r1 <= r0:
+        return
     OW = out.shape[1]
     ja, jb = interior(x.shape[1], (w.shape[1] - 1) * dw + 1, sw, pw, OW)
-    if ja == 0 and jb >= OW:
-        correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1)
-        return
-    # the bands follow their rows in chunks of ~256 KiB of x, so that the column gathers find
-    # those rows still in the cache (a band over the whole plane missed it on every row: 16 µs
-    # of the 77 µs of a 512² 3x3 plane); even chunk starts keep the rows' pairs (row_chunks)
-    step = max(16, (1 << 18) // (x.shape[1] * x.itemsize * sh) // 2 * 2)
-    for c0 in range(r0, r1, step):
-        c1 = min(r1, c0 + step)
-        correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, c0, c1)
-        if ja > 0:
-            _column_band(x, rows, cols, fill, wt, out, sh, sw, dh, dw, c0, c1, 0, ja, ident,
-                         buf)  # fmt: skip
-        if jb < OW:
-            _column_band(x, rows, cols, fill, wt, out, sh, sw, dh, dw, c0, c1, max(jb, ja), OW,
-                         ident, buf)  # fmt: skip
+    if ja > 0:
+        _column_band(x, rows, cols, fill, wt, out, sh, sw, dh, dw, r0, r1, 0, ja, ident, buf)
+    if jb < OW:
+        _column_band(x, rows, cols, fill, wt, out, sh, sw, dh, dw, r0, r1, max(jb, ja), OW,
+                     ident, buf)  # fmt: skip
 
 
 @serial
