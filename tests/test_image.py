@@ -207,6 +207,7 @@ def test_alpha_is_copied_unless_filter_alpha() -> None:
     assert p.alpha and p.channels == 4 and "alpha (copied)" in str(p)
 
 
+@pytest.mark.jitless
 def test_nan_and_inf_follow_the_window() -> None:
     image = np.zeros((7, 7))
     image[3, 3] = np.nan
