@@ -69,7 +69,8 @@ def compare(side: int, k: int, samples: int = 15) -> None:
 
 
 def vector_fmas(k: int) -> Counter:
-    """FMA instructions by register width in a freshly compiled (uncached) full tile."""
+    """FMA and multiply instructions by register width in a freshly compiled (uncached) full
+    tile."""
 
     @numba.njit(nogil=True, fastmath=FASTMATH, error_model="numpy")
     def full_tile(of, xf, xb, wf, n, os):
@@ -79,11 +80,11 @@ def vector_fmas(k: int) -> Counter:
     full_tile(np.zeros(4096, np.float32), x, np.arange(8) * 512, np.zeros(k * k, np.float32),
               64, 512)  # fmt: skip
     asm = full_tile.inspect_asm(full_tile.signatures[0])
-    return Counter(re.findall(r"\b(vfmadd\w+ps)\b[^\n]*?%(xmm|ymm|zmm)", asm))
+    return Counter(re.findall(r"\b(vfmadd\w+ps|vmulps)\b[^\n]*?%(xmm|ymm|zmm)", asm))
 
 
 if __name__ == "__main__":
     compare(512, 3)
     compare(2048, 5)
     for k in (3, 5):
-        print(f"{k}x{k} tile, vector FMA instructions: {dict(vector_fmas(k))}")
+        print(f"{k}x{k} tile, vector FMA and multiply instructions: {dict(vector_fmas(k))}")
