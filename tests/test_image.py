@@ -207,6 +207,7 @@ def test_alpha_is_copied_unless_filter_alpha() -> None:
     assert p.alpha and p.channels == 4 and "alpha (copied)" in str(p)
 
 
+@pytest.mark.jitless
 def test_nan_and_inf_follow_the_window() -> None:
     image = np.zeros((7, 7))
     image[3, 3] = np.nan
@@ -483,3 +484,17 @@ def test_border_table_matches_numpy_pad_within_one_period() -> None:
 
 def test_exported_from_the_package() -> None:
     assert fastconv.filter_image is filter_image
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_tiles_with_every_border(k: int, dtype: type) -> None:
+    """3×3 and 5×5 take the register tiles of the direct method, their rows read through the
+    border tables; heights 1–11 give full tiles, single-row tails and fill rows (constant)."""
+    rng = np.random.default_rng(k)
+    kernel = rng.standard_normal((k, k))
+    for h in range(1, 12):
+        image = rng.standard_normal((h, 13)).astype(dtype)
+        for border in MODES:
+            assert_matches(filter_image(image, kernel, border=border, cval=0.5, method="direct"),
+                           oracle(image, kernel, border, 0.5), np.dtype(dtype))  # fmt: skip

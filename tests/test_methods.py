@@ -393,3 +393,55 @@ def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
 @given(problem=problems(nd=2))
 def test_parallel_paths_match_reference(always_parallel, problem: Problem, method: str) -> None:
     check(problem, 2, method)
+
+
+# --------------------------------------------------------------------------------------------
+# the direct method's register tiles: unit steps with a 3×3 or 5×5 kernel take several output
+# rows per pass (fastconv._numba.direct); rows that meet the zero padding take the generic loop
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pad", [0, 1, ((2, 0), (1, 3))])
+def test_direct_tiles_match_reference(k: int, dtype: type, pad: Any) -> None:
+    """Output heights 1–8 (+ padding): full tiles, single-row tails and no tile at all; padded
+    columns finished tap by tap; channels summed into one tile; groups."""
+    rng = np.random.default_rng(k)
+    pads = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad
+    for h in range(k, k + 8):
+        for c, o, groups in [(1, 1, 1), (3, 2, 1), (4, 2, 2)]:
+            x = rng.standard_normal((2, c, h, k + 6)).astype(dtype)
+            w = rng.standard_normal((o, c // groups, k, k)).astype(dtype)
+            out = fastconv.conv2d(x, w, padding=pads, groups=groups, method="direct")
+            assert_close(out, conv_reference(x, w, None, 1, pads, 1, groups, "zeros"), dtype)
+
+
+def test_direct_tiles_do_not_depend_on_the_row_split(always_parallel) -> None:
+    """A row gives the same bits in a full tile and in a single-row tail: the pool's row
+    ranges (other tile boundaries) change nothing."""
+    rng = np.random.default_rng(5)
+    for k in (3, 5):
+        x = rng.standard_normal((1, 1, 31, 40)).astype(np.float32)
+        w = rng.standard_normal((1, 1, k, k)).astype(np.float32)
+        whole = fastconv.conv2d(x, w, padding=1, method="direct")
+        rows = [fastconv.conv2d(x[:, :, i : i + k], w, padding=(0, 1), method="direct")
+                for i in range(31 - k + 1)]  # fmt: skip
+        assert np.array_equal(whole[..., 1 : 33 - k, :], np.concatenate(rows, axis=-2))
+
+
+@pytest.mark.jitless
+@pytest.mark.parametrize("k", [3, 5])
+def test_direct_tiles_propagate_nan_and_inf(k: int) -> None:
+    """NaN and inf reach exactly the outputs whose window holds them; an inf weight meets the
+    zero padding (0 * inf = NaN), as in PyTorch."""
+    x = np.zeros((1, 2, 12, 14), np.float32)
+    x[0, 0, 5, 6] = np.nan
+    x[0, 1, 9, 2] = np.inf
+    w = np.ones((1, 2, k, k), np.float32)
+    for weights in (w, np.where(np.arange(k) == 0, np.inf, w)):
+        with np.errstate(invalid="ignore"):  # 0 * inf, in the oracle (and in jitless kernels)
+            out = fastconv.conv2d(x, weights, padding=1, method="direct")
+            ref = conv_reference(x.astype(np.float64), weights.astype(np.float64), None, 1,
+                                 ((1, 1), (1, 1)), 1, 1, "zeros")  # fmt: skip
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))

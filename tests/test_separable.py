@@ -44,6 +44,8 @@ def pads_of(padding, kh, kw):
         ((3, 3), 2, 1, 0, "replicate"),
         ((6, 6), 1, 1, 5, "zeros"),  # padding wider than half the kernel: rows of zeros
         ((5, 4), 1, 3, (6, 0), "symmetric"),
+        ((11, 13), 1, 1, (5, 6), "reflect"),  # five taps and shared rows per pass, then three
+        ((6, 10), 1, 1, (3, 5), "zeros"),  # exactly one, two blocks of five
     ],
 )
 def test_forced_separable_matches_the_oracle(dtype, kernel, stride, dilation, padding, mode):

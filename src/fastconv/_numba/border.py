@@ -10,7 +10,9 @@ Output ``(i, j)`` is::
 
     out[i, j] = sum_{a, t} w[a, t] * xe[i*sh + a*dh, j*sw + t*dw]
 
-One correlation loop, :func:`correlate_mapped_rows`, does the arithmetic for every caller: kernel
+One correlation loop, :func:`correlate_mapped_rows`, does the arithmetic for every caller. With
+unit steps and a 3×3 or 5×5 kernel it runs the register tiles of ``fastconv._numba.direct``
+(several output rows per pass) on the rows that read no fill row; otherwise: kernel
 rows in blocks of three, whose rows are picked through ``rows`` (a fill row adds ``fill`` times
 the sum of its kernel row); along an output row, blocks of three taps over the columns that read
 ``x`` directly, vectorised; the first full 3×3 block *stores* instead of adding (no zeroing
@@ -31,7 +33,7 @@ from numba import uint64 as u8
 
 from ._config import inline, serial
 from ._ranges import column_ranges
-from .direct import _taps9, _taps_row, block_ranges
+from .direct import _taps9, _taps_row, block_ranges, tile, tile_rows, tiled
 
 # --------------------------------------------------------------------------------- gathers
 
@@ -133,12 +135,65 @@ def _set9x2(of, oa, ob, n, xf, b0, b1, b2, b3, w):
         )  # fmt: skip
 
 
+@inline
+def _reads_x(rows, i, KH):
+    """Whether extended rows ``i .. i + KH - 1`` are all rows of ``x`` (no fill row)."""
+    for a in range(KH):
+        if rows[i + a] < 0:
+            return False
+    return True
+
+
 @serial
 def correlate_mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1):
     """Output rows ``[r0, r1)`` of ``out`` (module docstring), rows read through ``rows``;
     ``x``, ``w``, ``out`` are C-contiguous 2-D arrays. Only the output columns whose taps all
     read inside ``x`` are finished (all of them where ``pw == 0`` and ``x`` is wide enough);
-    the others are left partial for :func:`_column_band`."""
+    the others are left for :func:`_column_band`.
+
+    Unit steps with a 3×3 or 5×5 kernel go by the register tiles of ``fastconv._numba.direct``
+    (several output rows per pass, rows picked through ``rows``); rows that read a fill row,
+    and every other geometry, by :func:`_mapped_rows`.
+    """
+    KH, KW = w.shape
+    if not tiled(KH, KW, sh, sw, dh, dw):
+        _mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1)
+        return
+    W = x.shape[1]
+    OW = out.shape[1]
+    lo = min(pw, OW)  # the columns whose taps all read inside x
+    hi = max(lo, min(OW, W - KW + 1 + pw))
+    R = tile_rows(KH)
+    xb = np.empty(R + KH - 1, dtype=np.int64)
+    xf = x.reshape(-1)
+    wf = w.reshape(-1)
+    of = out.reshape(-1)
+    i = r0
+    while i < r1:
+        nr = 0  # rows from i on (up to R) that read no fill row
+        while nr < R and i + nr < r1 and _reads_x(rows, i + nr, KH):
+            nr += 1
+        if nr == 0:
+            _mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, i, i + 1)
+            i += 1
+            continue
+        full = nr == R
+        if not full:
+            nr = 1
+        for a in range(nr + KH - 1):
+            xb[a] = rows[i + a] * W + lo - pw
+        for r in range(i, i + nr):  # the band columns, defined until the bands overwrite them
+            for j in range(lo):
+                of[u8(r * OW + j)] = 0
+            for j in range(hi, OW):
+                of[u8(r * OW + j)] = 0
+        tile(of, u8(i * OW + lo), OW, hi - lo, xf, xb, wf, 0, KH, False, full)
+        i += nr
+
+
+@serial
+def _mapped_rows(x, w, out, rows, fill, sh, sw, dh, dw, pw, r0, r1):
+    """:func:`correlate_mapped_rows` for any geometry: blocks of 3×3 taps along whole rows."""
     W = x.shape[1]
     KH, KW = w.shape
     OW = out.shape[1]

@@ -8,9 +8,10 @@ each output row is then the ``u``-weighted sum of ``KH`` rows of the ring (the *
 That is ``KH + KW`` multiply-adds per output instead of ``KH * KW``, and every input row is
 filtered once however many output rows read it.
 
-Both passes run along whole rows, three taps per loop (one load and one store of the
-destination per three multiply-adds), on flat unsigned indices so that LLVM emits FMA vector
-code, as in :mod:`fastconv._numba.direct`.
+Both passes run along whole rows, five taps (kernel rows) per loop while five remain, then
+three (one load and one store of the destination per five or three multiply-adds; five
+instead of three was 6-8 % faster on W10's 2048², 15×15, one thread, in one process), on
+flat unsigned indices so that LLVM emits FMA vector code, as in :mod:`fastconv._numba.direct`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,24 @@ from .border import gather_row
 def _row_pass(rb, v, n, sw, dw, tf, t0):
     """``tf[t0 + j] = sum_b v[b] * rb[j*sw + b*dw]`` for ``j < n``."""
     KW = v.shape[0]
-    for b0 in range(0, KW, 3):
+    start = 0
+    if sw == 1:  # five taps per pass while they last: fewer loads and stores of the row
+        while KW - start >= 5:
+            v0, v1, v2, v3, v4 = v[start], v[start + 1], v[start + 2], v[start + 3], v[start + 4]
+            c0 = u8(start * dw)
+            c1, c2, c3, c4 = c0 + u8(dw), c0 + u8(2 * dw), c0 + u8(3 * dw), c0 + u8(4 * dw)
+            if start == 0:
+                for j in range(n):
+                    k = u8(j)
+                    tf[t0 + k] = (v0 * rb[c0 + k] + v1 * rb[c1 + k] + v2 * rb[c2 + k]
+                                  + v3 * rb[c3 + k] + v4 * rb[c4 + k])  # fmt: skip
+            else:
+                for j in range(n):
+                    k = u8(j)
+                    tf[t0 + k] += (v0 * rb[c0 + k] + v1 * rb[c1 + k] + v2 * rb[c2 + k]
+                                   + v3 * rb[c3 + k] + v4 * rb[c4 + k])  # fmt: skip
+            start += 5
+    for b0 in range(start, KW, 3):
         nb = min(3, KW - b0)
         v0 = v[b0]
         v1 = v[b0 + 1] if nb > 1 else v0
@@ -129,7 +147,46 @@ def _col_pass_pair(ring, n_slots, u, top, n, of, ob0, ob1):
     qb = u8(((top + KH) % n_slots) * n)  # the row only the second output reads
     ut = u[0]
     ub = u[KH - 1]
-    for a0 in range(1, KH, 3):  # the shared rows top + a, a = 1 .. KH - 1
+    start = 1
+    while KH - start >= 5:  # five shared rows per pass while they last
+        a0 = start
+        x0, x1, x2, x3, x4 = u[a0], u[a0 + 1], u[a0 + 2], u[a0 + 3], u[a0 + 4]
+        y0, y1, y2, y3, y4 = u[a0 - 1], u[a0], u[a0 + 1], u[a0 + 2], u[a0 + 3]
+        q0 = u8(((top + a0) % n_slots) * n)
+        q1 = u8(((top + a0 + 1) % n_slots) * n)
+        q2 = u8(((top + a0 + 2) % n_slots) * n)
+        q3 = u8(((top + a0 + 3) % n_slots) * n)
+        q4 = u8(((top + a0 + 4) % n_slots) * n)
+        if a0 == 1:
+            for j in range(n):
+                k = u8(j)
+                r0, r1, r2, r3, r4 = (
+                    ring[q0 + k],
+                    ring[q1 + k],
+                    ring[q2 + k],
+                    ring[q3 + k],
+                    ring[q4 + k],
+                )
+                s0 = ut * ring[qt + k] + x0 * r0 + x1 * r1 + x2 * r2 + x3 * r3 + x4 * r4
+                s1 = ub * ring[qb + k] + y0 * r0 + y1 * r1 + y2 * r2 + y3 * r3 + y4 * r4
+                of[ob0 + k] = s0
+                of[ob1 + k] = s1
+        else:
+            for j in range(n):
+                k = u8(j)
+                r0, r1, r2, r3, r4 = (
+                    ring[q0 + k],
+                    ring[q1 + k],
+                    ring[q2 + k],
+                    ring[q3 + k],
+                    ring[q4 + k],
+                )
+                s0 = x0 * r0 + x1 * r1 + x2 * r2 + x3 * r3 + x4 * r4
+                s1 = y0 * r0 + y1 * r1 + y2 * r2 + y3 * r3 + y4 * r4
+                of[ob0 + k] += s0
+                of[ob1 + k] += s1
+        start += 5
+    for a0 in range(start, KH, 3):  # the shared rows top + a, a = 1 .. KH - 1
         na = min(3, KH - a0)
         x0 = u[a0]
         y0 = u[a0 - 1]
