@@ -467,6 +467,27 @@ def choose_transpose_method(geo: Geometry) -> tuple[Method, str]:
     return choose_method(dataclasses.replace(geo, weight_shape=swapped))
 
 
+def choose_input_method(geo: Geometry) -> tuple[Method, str]:
+    """The algorithm of the ``grad_input`` of the forward convolution ``geo``.
+
+    That gradient *is* the transposed convolution of ``grad_output`` (the forward output's
+    shape) producing the input's shape, so the forward geometry is read as
+    ``conv_transpose*d`` normalises that call -- input and output shapes exchanged -- and
+    :func:`choose_transpose_method` decides; ``conv2d_input`` and the matching
+    ``conv_transpose2d`` therefore always run the same algorithm (and agree bit for bit).
+
+    >>> import numpy as np
+    >>> from fastconv._spec import normalize_conv
+    >>> f4 = np.dtype("float32")
+    >>> geo = normalize_conv("conv2d", 2, (1, 6, 1, 2), f4, (2, 3, 4, 4), f4,
+    ...                      None, None, 1, "same", 1, 2, "zeros")
+    >>> choose_input_method(geo)[0]   # grad_output's 2 channels, 3 outputs each: depthwise
+    <Method.DEPTHWISE: 'depthwise'>
+    """
+    view = dataclasses.replace(geo, input_shape=geo.output_shape, output_shape=geo.input_shape)
+    return choose_transpose_method(view)
+
+
 def choose_weight_method(geo: Geometry) -> tuple[Method, str]:
     """The algorithm of a weight gradient (``conv*d_weight``) under ``method="auto"``.
 

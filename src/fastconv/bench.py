@@ -636,9 +636,9 @@ def plan_conv(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
     p = fastconv.plan(xc, wc, **kwargs)
     if not isinstance(wl, BackwardWorkload):
         return _name(p.method), p.reason
-    from fastconv._dispatch import choose_transpose_method, choose_weight_method
+    from fastconv._dispatch import choose_input_method, choose_weight_method
 
-    (mi, ri), (mw, rw) = choose_transpose_method(p.geometry), choose_weight_method(p.geometry)
+    (mi, ri), (mw, rw) = choose_input_method(p.geometry), choose_weight_method(p.geometry)
     method = _name(mi) if _name(mi) == _name(mw) else f"{_name(mi)}/{_name(mw)}"
     return method, f"grad_input: {_name(mi)} ({ri}); grad_weight: {_name(mw)} ({rw})"
 

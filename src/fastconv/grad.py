@@ -35,7 +35,7 @@ import numpy as np
 
 from . import algorithms
 from ._core import Layout, _pad3, _to3d, layout
-from ._dispatch import choose_transpose_method, choose_weight_method
+from ._dispatch import choose_input_method, choose_weight_method
 from ._spec import (
     NP_PAD_MODE,
     Geometry,
@@ -254,7 +254,7 @@ def _methods(geo: Geometry, method: str) -> tuple[Method, Method]:
         # a weight gradient is a correlation with a kernel as large as grad_output: gemm
         weight = forced if forced in (Method.DIRECT, Method.GEMM) else Method.GEMM
         return forced, weight
-    return choose_transpose_method(geo)[0], choose_weight_method(geo)[0]
+    return choose_input_method(geo)[0], choose_weight_method(geo)[0]
 
 
 def _backward(
