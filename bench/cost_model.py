@@ -4,7 +4,9 @@ Each constant is a rate or a time per unit of work, taken from the minimum of se
 calls of one method on one workload (float32, all threads, the benchmark lock held by the
 caller: ``flock /tmp/fastconv-bench.lock python bench/cost_model.py``)::
 
-    DIRECT_MACS_PER_S            W1: 512x512 image, 3x3 kernel, method="direct"
+    DIRECT_MACS_PER_S            512x512 image, 7x7 kernel, method="direct" (the row loop)
+    DIRECT_TILE_MACS_PER_S       W1: 512x512 image, 3x3 kernel, method="direct" (the
+                                 register tiles of 3x3 and 5x5 kernels)
     GEMM_MACS_PER_S              W4: N=8 C=64 56x56 -> 64 3x3 pad 1, method="gemm"
     WINOGRAD4_S_PER_TILE_CHANNEL W4, method="winograd", less its products at the GEMM rate
     WINOGRAD2_S_PER_TILE_CHANNEL W4, method="winograd_f2", likewise
@@ -72,8 +74,11 @@ def main() -> None:
     f4 = np.float32
     img = rng.standard_normal((1, 1, 512, 512)).astype(f4)
     k3 = rng.standard_normal((1, 1, 3, 3)).astype(f4)
+    k7 = rng.standard_normal((1, 1, 7, 7)).astype(f4)
+    t = best(lambda: fastconv.conv2d(img, k7, method="direct"))
+    print(f"DIRECT_MACS_PER_S = {506 * 506 * 49 / t:.3g}")
     t = best(lambda: fastconv.conv2d(img, k3, method="direct"))
-    print(f"DIRECT_MACS_PER_S = {510 * 510 * 9 / t:.3g}")
+    print(f"DIRECT_TILE_MACS_PER_S = {510 * 510 * 9 / t:.3g}")
 
     x = rng.standard_normal((8, 64, 56, 56)).astype(f4)
     w = rng.standard_normal((64, 64, 3, 3)).astype(f4)

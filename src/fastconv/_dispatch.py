@@ -76,41 +76,52 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
 }
 #: name -> (value, provenance): the constants of :func:`predict`, all measured by
 #: ``flock /tmp/fastconv-bench.lock python bench/cost_model.py`` (which says how each is taken)
-#: on the 2-core AVX-512 dev VM, float32, both threads (2026-11-26).
+#: on the 2-core AVX-512 dev VM, float32, both threads, in one run after the register tiles,
+#: the depthwise kernel and the call fast path were merged (2026-11-25, load average 0.3).
 COSTS: dict[str, tuple[float, str]] = {
-    "CALL_S": (1.0e-5, "W0 (4x4 image, 3x3 kernel): the fixed cost of one call"),
-    "WINOGRAD_CALL_S": (1.1e-5, "W0 with method='winograd', less CALL_S"),
-    "FFT_CALL_S": (4.0e-5, "W0 with method='fft', less CALL_S"),
-    "DIRECT_MACS_PER_S": (1.63e10, "W1 (512x512, 3x3) with method='direct'"),
-    "GEMM_MACS_PER_S": (6.9e10, "W4 (N=8 C=64 56x56 -> 64 3x3 pad 1) with method='gemm'"),
+    "CALL_S": (2.8e-6, "W0 (4x4 image, 3x3 kernel): the fixed cost of one call"),
+    "WINOGRAD_CALL_S": (1.9e-5, "W0 with method='winograd', less CALL_S"),
+    "FFT_CALL_S": (5.0e-5, "W0 with method='fft', less CALL_S"),
+    "DIRECT_MACS_PER_S": (
+        1.6e10,
+        "512x512 image, 7x7 kernel, method='direct': the row loop (every kernel that the "
+        "register tiles do not take)",
+    ),
+    "DIRECT_TILE_MACS_PER_S": (
+        3.55e10,
+        "W1 (512x512, 3x3) with method='direct': the register tiles (2-D, 3x3 or 5x5, unit "
+        "stride and dilation)",
+    ),
+    "GEMM_MACS_PER_S": (6.8e10, "W4 (N=8 C=64 56x56 -> 64 3x3 pad 1) with method='gemm'"),
     "WINOGRAD_MACS_PER_S": (
-        9.9e10,
+        8.6e10,
         "W4's transform-domain products alone: 36 batched (196x64)@(64x64) matmuls per image "
         "on fastconv's pool, BLAS on one thread per worker",
     ),
     "WINOGRAD4_S_PER_TILE_CHANNEL": (
-        4.0e-8,
+        4.3e-8,
         "W4 with method='winograd' less its products (at WINOGRAD_MACS_PER_S), per 4x4 tile "
         "and channel (input and output channels counted), one thread",
     ),
     "WINOGRAD2_S_PER_TILE_CHANNEL": (
-        7.9e-9,
+        1.1e-8,
         "W4 with method='winograd_f2' less its products (at WINOGRAD_MACS_PER_S), per 2x2 "
         "tile and channel, one thread",
     ),
     "DEPTHWISE_S_PER_ELEMENT": (
-        5.7e-10,
+        5.6e-10,
         "W6's shape (N=8 C=128 56x56, groups=128) with method='depthwise' and a 1x1 kernel, "
         "per input and output element less its multiply-adds, one thread (bench/cost_model.py "
         "depthwise)",
     ),
     "DEPTHWISE_MACS_PER_S": (
-        1.1e10,
+        2.9e10,
         "W6's shape with method='depthwise', 5x5 pad 2 against 1x1: the extra 24 multiply-adds "
-        "per output, one thread (the same run; direct took 2-3x as long on W6 in one process)",
+        "per output, one thread (an earlier run on the loaded VM gave 1.1e10; direct took "
+        "2-3x as long as depthwise on W6 in one process)",
     ),
     "FFT_S_PER_UNIT": (
-        2.4e-10,
+        3.0e-10,
         "W3 (4096x4096, 31x31) with method='fft', per N log2 N unit of algorithms.fft.plan's "
         "cost, one thread",
     ),
@@ -209,7 +220,7 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
     >>> geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4,
     ...                      None, None, 1, 1, 1, 1, "zeros")
     >>> [round(predict(m, geo, 2) * 1e3, 1) for m in (Method.GEMM, Method.WINOGRAD)]
-    [13.4, 6.4]
+    [13.6, 7.0]
     """
     if method is Method.SEPARABLE or unsupported(method, geo) is not None:
         return None
@@ -218,14 +229,19 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
 
         threads = num_threads()
     c = {name: value for name, (value, _) in COSTS.items()}
-    x3, w3, o3, _, _ = _canonical(geo)
+    x3, w3, o3, stride, dilation = _canonical(geo)
     n_images, n_out = o3[:2]
     groups = geo.spec.groups
     cg, og = w3[1], n_out // groups
     positions = math.prod(o3[2:])
     macs = n_images * n_out * positions * cg * math.prod(w3[2:])
     if method is Method.DIRECT:
-        return c["CALL_S"] + macs / c["DIRECT_MACS_PER_S"]
+        from ._numba.direct import tiled
+
+        rate = c["DIRECT_MACS_PER_S"]
+        if x3[2] == 1 and w3[2] == 1 and tiled.py_func(*w3[3:], *stride[1:], *dilation[1:]):
+            rate = c["DIRECT_TILE_MACS_PER_S"]  # the register tiles of 3x3 and 5x5 kernels
+        return c["CALL_S"] + macs / rate
     if method is Method.DEPTHWISE:
         elements = math.prod(x3) + math.prod(o3)
         per_thread = elements * c["DEPTHWISE_S_PER_ELEMENT"] + macs / c["DEPTHWISE_MACS_PER_S"]
@@ -316,7 +332,7 @@ def choose_method(geo: Geometry, exact: bool = False) -> tuple[Method, str]:
     >>> method
     <Method.WINOGRAD: 'winograd'>
     >>> print(reason)
-    F(4x4, 3x3) Winograd: predicted 6.4 ms against 13.4 ms for gemm
+    F(4x4, 3x3) Winograd: predicted 7.0 ms against 13.6 ms for gemm
     >>> choose_method(geo, exact=True)[0]
     <Method.GEMM: 'gemm'>
     >>> geo = normalize_conv("conv2d", 2, (1, 512, 512), f4, (1, 1, 3, 3), f4,

@@ -337,7 +337,7 @@ def plan(
     >>> print(p.reason)   # doctest: +ELLIPSIS
     F(4x4, 3x3) Winograd: predicted ... ms against ... ms for gemm
     >>> [str(m) for m, seconds in p.candidates]   # cheapest first, by the cost model
-    ['winograd', 'winograd_f2', 'gemm', 'fft', 'direct']
+    ['winograd', 'winograd_f2', 'gemm', 'direct', 'fft']
     >>> plan(np.zeros((1, 512, 512)), np.zeros((1, 1, 3, 3))).method
     <Method.DIRECT: 'direct'>
     >>> gaussian = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
