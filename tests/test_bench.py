@@ -82,6 +82,23 @@ def test_accuracy_check_holds_fastconv_to_its_method_bound() -> None:
     assert Result("cv2.filter2D", rel_err=5e-4).ok and not Result("x", rel_err=2e-3).ok
 
 
+def test_gap_modes_sleep_or_spin() -> None:
+    import time
+
+    from fastconv._bench import measure
+
+    previous = measure.set_gap_mode("spin")
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        measure.idle(0.05)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        assert wall >= 0.05 and cpu >= 0.03  # busy: the thread used the CPU while waiting
+    finally:
+        measure.set_gap_mode(previous)
+    with pytest.raises(ValueError, match="expected one of"):
+        measure.set_gap_mode("nap")
+
+
 # ------------------------------------------------------------------------- roofline
 
 
@@ -123,7 +140,7 @@ def test_peak_extra_bytes_sees_numpy_allocations() -> None:
 # ------------------------------------------------------------------------- check-choice
 
 TINY = [
-    choice.ConvCase("T1", (1, 1, 12, 12), (1, 1, 3, 3), padding="same", rank1=True),
+    choice.ConvCase("T1", (1, 1, 128, 128), (1, 1, 3, 3), padding="same", rank1=True),
     choice.ConvCase("T2", (2, 4, 9), (6, 2, 3), stride=2, dilation=2, groups=2),
 ]
 

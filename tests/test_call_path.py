@@ -82,8 +82,8 @@ def test_padding_the_windows_read_keeps_the_full_path(kwargs) -> None:
 def test_larger_problems_keep_the_full_path(methods_run) -> None:
     from fastconv._core import SMALL_DIRECT_MACS
 
-    x = np.ones((1, 1, 64, 64), np.float32)  # 62 * 62 * 9 multiply-adds
-    assert 62 * 62 * 9 > SMALL_DIRECT_MACS
+    x = np.ones((1, 1, 130, 130), np.float32)  # 128 * 128 * 9 multiply-adds: direct's tiles
+    assert 128 * 128 * 9 > SMALL_DIRECT_MACS
     assert cached_plan(x, KERNEL).runner is None
     methods_run.clear()
     assert_close(fastconv.conv2d(x, KERNEL), conv_reference(x, KERNEL), np.float32)
@@ -109,7 +109,7 @@ def test_arrays_of_other_dtypes_and_subclasses_never_reuse_a_plan() -> None:
 
 
 def test_the_rank_one_answer_follows_the_weight_values(methods_run) -> None:
-    x = np.random.default_rng(0).standard_normal((1, 1, 30, 30)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((1, 1, 130, 130)).astype(np.float32)
     full = KERNEL
     rank1 = np.outer([1, 2, 1], [1, 0, -1]).astype(np.float32)[None, None]
     for w, method in [(full, None), (rank1, Method.SEPARABLE), (full, None),

@@ -139,8 +139,11 @@ def test_auto_picks_it_for_depthwise_layers_only() -> None:
     assert p.method == "depthwise"
     assert p.reason.startswith("depthwise (128 groups of one input channel, 1 filter(s) each)")
     assert fastconv.plan(x, np.zeros((256, 1, 3, 3), np.float32), groups=128).method == "depthwise"
-    # one image and one filter is image filtering: the direct algorithm's case
-    assert fastconv.plan(np.zeros((1, 1, 64, 64)), w[:1]).method == "direct"
+    # one image and one filter: the direct algorithm's register tiles from 128x128 outputs,
+    # the depthwise kernel below (SINGLE_DIRECT_MIN_POSITIONS)
+    assert fastconv.plan(np.zeros((1, 1, 130, 130)), w[:1]).method == "direct"
+    assert fastconv.plan(np.zeros((1, 1, 64, 64)), w[:1]).method == "depthwise"
+    assert fastconv.plan(np.zeros((1, 1, 4, 4)), w[:1]).method == "direct"  # one-call path
     assert fastconv.plan(x, np.zeros((128, 2, 3, 3), np.float32), groups=64).method != "depthwise"
 
 

@@ -445,3 +445,29 @@ def test_direct_tiles_propagate_nan_and_inf(k: int) -> None:
                                  ((1, 1), (1, 1)), 1, 1, "zeros")  # fmt: skip
         np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
         np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))
+
+
+@pytest.mark.parametrize(
+    ("w_shape", "kwargs"),
+    [
+        ((2, 1, 1, 1, 1), {"stride": 3, "padding": 1, "groups": 2}),  # reads only depth padding
+        ((2, 1, 1, 3, 3), {"padding": ((0, 2), (1, 1), (1, 1)), "groups": 2}),  # output depth 3
+        ((2, 2, 1, 3, 3), {"padding": ((1, 1), (1, 1), (1, 1))}),
+    ],
+)
+def test_conv3d_with_a_flat_depth_axis_and_depth_padding(w_shape, kwargs) -> None:
+    """Input and kernel of depth 1 but padding along depth: the 2-D methods (winograd,
+    depthwise) must refuse it, and every method that runs must give the reference."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 2, 1, 4, 4))
+    w = rng.standard_normal(w_shape)
+    pad = kwargs["padding"]
+    pads = pad if isinstance(pad, tuple) else ((pad, pad),) * 3
+    ref = conv_reference(x, w, None, kwargs.get("stride", 1), pads, 1, kwargs.get("groups", 1))
+    for method in ["auto", *(m.value for m in fastconv.Method)]:
+        try:
+            out = fastconv.conv3d(x, w, method=method, **kwargs)
+        except ValueError as exc:
+            assert method in ("winograd", "winograd_f2", "depthwise", "fft", "separable"), exc
+            continue
+        assert_close(out, ref, np.float64)

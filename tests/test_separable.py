@@ -73,7 +73,7 @@ def test_one_channel_into_several_filters() -> None:
 
 
 def test_auto_picks_separable_for_rank_one_kernels_and_says_why() -> None:
-    x = np.random.default_rng(3).standard_normal((1, 64, 64)).astype(np.float32)
+    x = np.random.default_rng(3).standard_normal((1, 128, 128)).astype(np.float32)
     g = kernels.gaussian(7)[None, None].astype(np.float32)
     p = fastconv.plan(x, g, padding="same")
     assert p.method == "separable"
@@ -104,7 +104,7 @@ def test_auto_does_not_look_where_separable_cannot_pay(shape, kwargs, why) -> No
 
 
 def test_full_rank_or_degenerate_weights_stay_direct() -> None:
-    x = np.random.default_rng(4).standard_normal((1, 1, 16, 16))
+    x = np.random.default_rng(4).standard_normal((1, 1, 132, 132))  # 128x128 outputs
     cases = {
         "laplacian of Gaussian": kernels.laplacian_of_gaussian(5, 1.0),
         "identity": np.eye(5),
@@ -127,7 +127,7 @@ def test_depthwise_layers_stay_depthwise_whatever_the_rank() -> None:
 
 def test_the_plan_cache_never_carries_separable_to_other_weights() -> None:
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((1, 1, 12, 12))
+    x = rng.standard_normal((1, 1, 128, 128))
     w_rank1 = rank_one(rng, 1, 5, 5)
     w_full = rng.standard_normal((1, 1, 5, 5))
     for first, second in ((w_rank1, w_full), (w_full, w_rank1)):
@@ -228,7 +228,8 @@ def rank_r(rng: np.random.Generator, rank: int, kh: int, kw: int) -> np.ndarray:
 )
 def test_rank_r_kernels_match_reference(dtype, rank, kernel, stride, dilation, padding) -> None:
     rng = np.random.default_rng(rank + kernel[0])
-    x = rng.standard_normal((2, 1, 40, 37)).astype(dtype)
+    # planes of SINGLE_DIRECT_MIN_POSITIONS outputs or more (smaller ones run depthwise)
+    x = rng.standard_normal((1, 1, 280, 270)).astype(dtype)
     w = rank_r(rng, rank, *kernel).astype(dtype)
     p = fastconv.plan(x, w, None, stride, padding, dilation)
     assert p.method == "separable"
@@ -249,7 +250,7 @@ def test_rank_r_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pairs after the first add a few rows at a time when the block is small."""
     monkeypatch.setattr(separable, "PAIR_BLOCK_VALUES", 64)
     rng = np.random.default_rng(9)
-    x = rng.standard_normal((1, 1, 30, 20))
+    x = rng.standard_normal((1, 1, 130, 130))
     w = rank_r(rng, 3, 15, 15)
     out = fastconv.conv2d(x, w, padding=7)
     assert_close(out, conv_reference(x, w, None, 1, ((7, 7), (7, 7))))
@@ -257,10 +258,12 @@ def test_rank_r_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_rank_r_is_taken_only_where_it_pays() -> None:
     rng = np.random.default_rng(10)
-    x = np.zeros((1, 1, 40, 40))
-    assert fastconv.plan(x, rank_r(rng, 2, 7, 7)).method == "direct"  # 28 of 49: 57 %
-    assert fastconv.plan(x, rank_r(rng, 4, 11, 11)).method == "direct"  # 88 of 121
-    assert fastconv.plan(x, rng.standard_normal((1, 1, 11, 11))).method == "direct"  # full rank
+    x = np.zeros((1, 1, 140, 140))
+    # kernels the register tiles do not take run depthwise unless the pairs pay
+    assert fastconv.plan(x, rank_r(rng, 2, 7, 7)).method == "depthwise"  # 28 of 49: 57 %
+    assert fastconv.plan(x, rank_r(rng, 4, 11, 11)).method == "depthwise"  # 88 of 121
+    full = rng.standard_normal((1, 1, 11, 11))
+    assert fastconv.plan(x, full).method == "depthwise"  # full rank
     assert fastconv.plan(x, rank_r(rng, 2, 11, 11)).method == "separable"
     # forced, the separable method still takes rank-1 kernels only
     with pytest.raises(ValueError, match="method='separable' needs every kernel to be of rank 1"):

@@ -65,6 +65,18 @@ THRESHOLDS: dict[str, tuple[int, str]] = {
         "and 2048x2048 (15x15 rank 3 at 2048: 18.3 vs 18.9 ms); above that direct won at "
         "2048x2048 (7x7 rank 2, 57 %: 7.2 vs 6.4 ms) except 9x9 rank 2 (44 %: 8.3 vs 8.9)",
     ),
+    "SINGLE_DIRECT_MIN_POSITIONS": (
+        16384,
+        "bench/single_channel.py on the 2-core AVX-512 dev VM (2026-11-25, float32, medians of "
+        "15, 'same' zero padding): one input channel and one filter, direct against the "
+        "depthwise kernel and separable for rank-1 kernels. Direct's register tiles (3x3, 5x5) "
+        "won from 256x256 (512x512 3x3: 0.081 vs 0.137 ms; 2048x2048 5x5: 2.27 vs 5.28) and "
+        "tied at 128x128 (8 images, 3x3: 0.082 vs 0.080); below, depthwise won (8x32x32 5x5: "
+        "0.017 vs 0.049 direct, 0.054 separable; 4x64x64 5x5: 0.025 vs 0.051, 0.043). Other "
+        "kernels: depthwise beat direct at every size (64x64 11x11: 0.048 vs 0.190; 512x512 "
+        "11x11: 0.93 vs 1.26; 1024x1024 7x7: 1.56 vs 2.18), separable beat both from 64x64 "
+        "for rank-1 kernels of 11x11 (0.039) and from 256x256 for 5x5",
+    ),
     "WEIGHT_DIRECT_MIN_TAPS": (
         81,
         "bench/grad_crossover.py on the 2-core dev VM (2026-11-25, float32, min of 7, two "
@@ -130,6 +142,34 @@ GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
 WEIGHT_DIRECT_MIN_TAPS = THRESHOLDS["WEIGHT_DIRECT_MIN_TAPS"][0]
 SEPARABLE_RANK_MAX_PERCENT = THRESHOLDS["SEPARABLE_RANK_MAX_PERCENT"][0]
+SINGLE_DIRECT_MIN_POSITIONS = THRESHOLDS["SINGLE_DIRECT_MIN_POSITIONS"][0]
+
+
+def _output_plane(geo: Geometry) -> int:
+    """Output positions per image and channel."""
+    return math.prod(geo.output_shape[2:])
+
+
+def _tiny(geo: Geometry) -> bool:
+    """Whether the direct method's one-call path takes this problem (``_core.small_direct``:
+    a few microseconds, the fastest way to run the smallest problems, W0 among them)."""
+    from ._core import SMALL_DIRECT_MACS
+
+    return math.prod(geo.output_shape) * math.prod(geo.weight_shape[1:]) <= SMALL_DIRECT_MACS
+
+
+def _direct_tiles_pay(geo: Geometry) -> bool:
+    """Whether the direct method's register tiles serve this one-channel problem and its
+    planes are large enough for them to beat the depthwise kernel
+    (:data:`SINGLE_DIRECT_MIN_POSITIONS`)."""
+    from ._numba.direct import tiled
+
+    _, w3, _, stride, dilation = _canonical(geo)
+    return (
+        geo.spec.ndim == 2
+        and tiled.py_func(*w3[3:], *stride[1:], *dilation[1:])
+        and _output_plane(geo) >= SINGLE_DIRECT_MIN_POSITIONS
+    )
 
 
 def _rule(geo: Geometry) -> tuple[Method, str]:
@@ -157,6 +197,18 @@ def _rule(geo: Geometry) -> tuple[Method, str]:
             f"depthwise ({geo.spec.groups} groups of one input channel, {per_group} filter(s) "
             "each): flat loops over a cached band of each plane"
         )
+    if (
+        per_group == 1
+        and geo.weight_shape[1] == 1
+        and not _direct_tiles_pay(geo)
+        and not _tiny(geo)
+    ):
+        if unsupported(Method.DEPTHWISE, geo) is None:  # one channel in and out, 1-D or 2-D
+            return Method.DEPTHWISE, (
+                "one input channel and one filter: the depthwise kernel's cached bands (the "
+                "direct method's register tiles take 3x3 and 5x5 kernels on planes of "
+                f"{SINGLE_DIRECT_MIN_POSITIONS} outputs or more)"
+            )
     if per_group == 1:
         return Method.DIRECT, "one filter per group: direct row accumulation"
     if per_group * window < GEMM_MIN_WORK:
@@ -193,20 +245,30 @@ def unsupported(method: Method, geo: Geometry) -> str | None:
     'a 3x3 kernel, got 5x5'
     """
     x3, w3, o3, stride, dilation = _canonical(geo)
-    if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
-        from .algorithms.winograd import unsupported as why
+    if method in (Method.WINOGRAD, Method.WINOGRAD_F2, Method.DEPTHWISE):
+        if method is Method.DEPTHWISE:
+            from .algorithms.depthwise import unsupported as why_depthwise
 
-        return why(x3, w3, stride, dilation)
+            why_not = why_depthwise(x3, w3, o3, geo.spec.groups)
+        else:
+            from .algorithms.winograd import unsupported as why_winograd
+
+            why_not = why_winograd(x3, w3, stride, dilation)
+        if why_not is None and geo.spec.ndim == 3 and (o3[2] != 1 or geo.spec.padding[0][0]):
+            # these run 2-D planes (input and kernel depth 1 by now): the depth axis of a
+            # conv3d must stay trivial, without padding that the planes would not see
+            why_not = (
+                "a 2-D problem: conv3d only with input, kernel and output depth 1 and no "
+                f"padding before the depth axis, got output depth {o3[2]}, depth padding "
+                f"{geo.spec.padding[0]}"
+            )
+        return why_not
     if method is Method.FFT:
         from .algorithms.fft_conv import unsupported as why
 
         return why(w3, stride, dilation)
     if method is Method.SEPARABLE:
         return separable_unsupported(geo)
-    if method is Method.DEPTHWISE:
-        from .algorithms.depthwise import unsupported as why
-
-        return why(x3, w3, o3, geo.spec.groups)
     return None
 
 
@@ -393,13 +455,16 @@ def separable_candidate(geo: Geometry) -> bool:
 
     Not for depthwise layers (``groups > 1``): the depthwise algorithm took less than half the
     time of the separable one on W6's shape with rank-1 3x3 and 5x5 kernels
-    (``python bench/crossover.py depthwise``).
+    (``python bench/crossover.py depthwise``); nor for planes of fewer than
+    :data:`SINGLE_DIRECT_MIN_POSITIONS` outputs, where it also won.
     """
     return (
         geo.spec.groups == 1
         and geo.weight_shape[0] == 1  # one filter
         and separable_unsupported(geo) is None
         and separable_pays(geo.weight_shape[2:])
+        # small planes: the depthwise kernel beat the two passes (SINGLE_DIRECT_MIN_POSITIONS)
+        and _output_plane(geo) >= SINGLE_DIRECT_MIN_POSITIONS
     )
 
 
@@ -413,7 +478,7 @@ def with_weights(
     >>> import numpy as np
     >>> from fastconv._spec import normalize_conv
     >>> f8 = np.dtype("float64")
-    >>> geo = normalize_conv("conv2d", 2, (1, 64, 64), f8, (1, 1, 5, 5), f8,
+    >>> geo = normalize_conv("conv2d", 2, (1, 256, 256), f8, (1, 1, 5, 5), f8,
     ...                      None, None, 1, 0, 1, 1, "zeros")
     >>> method, reason = choose_method(geo)
     >>> method, reason = with_weights(method, reason, geo, np.ones((1, 1, 5, 5)))
@@ -437,7 +502,11 @@ def with_weights(
             f"rank-1 {kh}x{kw} kernel: two 1-D passes, {kh + kw} instead of {kh * kw} "
             "multiply-adds per output"
         )
-    if rank > 1 and method is Method.DIRECT and separable_rank_pays((kh, kw), rank):
+    if (
+        rank > 1
+        and method in (Method.DIRECT, Method.DEPTHWISE)
+        and separable_rank_pays((kh, kw), rank)
+    ):
         return Method.SEPARABLE, (
             f"rank-{rank} {kh}x{kw} kernel: {rank} pairs of 1-D passes, {rank * (kh + kw)} "
             f"instead of {kh * kw} multiply-adds per output"

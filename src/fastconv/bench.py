@@ -51,6 +51,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._bench import choice, plot, report
 from ._bench.measure import (
+    GAP_MODES,
     MIN_SAMPLE_S,
     REL_TOL,
     SAMPLE_BUDGET_S,
@@ -59,6 +60,7 @@ from ._bench.measure import (
     WorkloadReport,
     interleave,
     peak_extra_bytes,
+    set_gap_mode,
     warm_up,
 )
 from ._bench.report import format_report, format_summary, format_table, machine_info  # noqa: F401
@@ -1036,6 +1038,13 @@ def build_parser() -> argparse.ArgumentParser:
         "longer than 0.05 s and slowed the next call up to 6x)",
     )
     p.add_argument(
+        "--gap-mode",
+        choices=list(GAP_MODES),
+        default="sleep",
+        help="how the gap passes: sleep (the CPU idles; default) or spin (the calling thread "
+        "busy-waits, as a program busy between calls would keep its core awake)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="fewer repeats, a smaller roofline measurement and scaling run: a "
@@ -1083,14 +1092,15 @@ def _print_header(info: dict[str, Any], missing: Sequence[str]) -> None:
         print("not installed (skipped): " + ", ".join(missing))
 
 
-def _print_timing(repeats: int, gap: float, min_sample: float) -> None:
+def _print_timing(repeats: int, gap: float, min_sample: float, gap_mode: str) -> None:
     fewer = (
         f" (fewer, min 3, for calls over {SAMPLE_BUDGET_S / repeats:.2g} s)" if repeats > 3 else ""
     )
     caps = "".join(f", {wl.name} at most {wl.max_repeats}" for wl in WORKLOADS if wl.max_repeats)
     print(
         f"timing: warm-up call per implementation, then interleaved repeats (round-robin "
-        f"over implementations, order rotated each round) with a {gap:g} s idle gap before "
+        f"over implementations, order rotated each round) with a {gap:g} s idle gap "
+        f"({gap_mode}) before "
         f"each sample; {repeats} samples per implementation{fewer}{caps}; calls "
         f"under {min_sample * 1e3:g} ms are looped within a sample and divided"
     )
@@ -1215,8 +1225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     impls = [impl for impl in IMPLS if _importable(impl.module)]
     missing = sorted({impl.module for impl in IMPLS} - {impl.module for impl in impls})
     _print_header(info, missing)
-    _print_timing(repeats, gap, min_sample)
-    settings = {"repeats": repeats, "gap_s": gap, "min_sample_s": min_sample}
+    set_gap_mode(args.gap_mode)
+    _print_timing(repeats, gap, min_sample, args.gap_mode)
+    settings = {"repeats": repeats, "gap_s": gap, "min_sample_s": min_sample,
+                "gap_mode": args.gap_mode}  # fmt: skip
     settings["payload"] = {
         "machine": info,
         "settings": {**settings, "rel_tol": REL_TOL, "quick": args.quick},

@@ -286,6 +286,11 @@ def _backward(
     lay = layout(geo)
     spec = geo.spec
     method_input, method_weight = _methods(geo, method)
+    if method == "auto" and {"input", "weight"} <= needs and method_weight is Method.GEMM:
+        # both gradients from one window matrix of grad_output (where _fused_backward applies)
+        # beat a separate grad_input: W9 (W4's backward) 28.4 ms fused against 38.2 ms with
+        # Winograd for grad_input (fastconv bench --check-choice, 2026-11-25)
+        method_input = Method.GEMM
     g3 = _canonical(g, lay.out_shape, compute)
 
     grad_input = grad_weight = grad_bias = None

@@ -93,9 +93,41 @@ class WorkloadReport:
         return fc.median_s / best.median_s
 
 
+#: How the idle gap before each sample passes: ``"sleep"`` (the CPU idles) or ``"spin"``
+#: (the calling thread busy-waits, as a program doing other work between calls would). On the
+#: shared development VM a core that slept even 10 ms ran the next few calls up to 2x slower
+#: (W4: 16 ms after a 0.2 s sleep, 9 ms after a 0.2 s spin, 8 ms back to back), for PyTorch and
+#: fastconv alike; other libraries' spinning threads settle during either kind of gap.
+GAP_MODES = ("sleep", "spin")
+_gap_mode = "sleep"
+
+
+def set_gap_mode(mode: str) -> str:
+    """Choose how :func:`idle` waits (one of :data:`GAP_MODES`); returns the previous mode.
+
+    >>> previous = set_gap_mode("spin"); set_gap_mode(previous)
+    'spin'
+    """
+    global _gap_mode
+    if mode not in GAP_MODES:
+        raise ValueError(f"set_gap_mode: expected one of {GAP_MODES}, got {mode!r}")
+    previous, _gap_mode = _gap_mode, mode
+    return previous
+
+
+def idle(gap: float) -> None:
+    """Let ``gap`` seconds pass before a sample: asleep, or spinning (:func:`set_gap_mode`)."""
+    if _gap_mode == "sleep":
+        time.sleep(gap)
+        return
+    end = time.perf_counter() + gap
+    while time.perf_counter() < end:
+        pass
+
+
 def time_once(fn: Fn, loops: int, gap: float) -> float:
-    """Sleep ``gap`` seconds, then return the time per call of ``loops`` back-to-back calls."""
-    time.sleep(gap)
+    """Idle ``gap`` seconds, then return the time per call of ``loops`` back-to-back calls."""
+    idle(gap)
     t0 = time.perf_counter()
     for _ in range(loops):
         fn()
@@ -125,7 +157,7 @@ def warm_up(
     ``res.repeats`` is ``cap``, fewer where the samples would exceed :data:`SAMPLE_BUDGET_S`,
     but not below ``floor``. Returns the warm-up's result and the estimated seconds per call.
     """
-    time.sleep(gap)
+    idle(gap)
     t0 = time.perf_counter()
     out = fn()
     estimate = time.perf_counter() - t0

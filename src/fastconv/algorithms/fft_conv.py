@@ -34,10 +34,11 @@ def unsupported(w_shape, stride, dilation) -> str | None:
     return None
 
 
-def _axes(x: np.ndarray, w: np.ndarray) -> int:
-    """Spatial axes that need transforming: leading axes of size 1 (kernel and input) drop."""
+def _axes(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
+    """Spatial axes that need transforming: leading axes of size 1 (input, kernel and output:
+    padding can give a size-1 input axis a longer output) drop."""
     nd = 3
-    while nd > 1 and x.shape[5 - nd] == 1 and w.shape[5 - nd] == 1:
+    while nd > 1 and x.shape[5 - nd] == 1 and w.shape[5 - nd] == 1 and out.shape[5 - nd] == 1:
         nd -= 1
     return nd
 
@@ -57,7 +58,7 @@ def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, canon: Canonical) -> None
     groups = canon.groups
     cg = w.shape[1]
     og = n_out // groups
-    nd = _axes(x, w)
+    nd = _axes(x, w, out)
     sp = out.shape[5 - nd :]
     pad_lo = canon.pad_lo[3 - nd :]
     xs = x.reshape(*x.shape[:2], *x.shape[5 - nd :])
