@@ -150,6 +150,12 @@ def _output_plane(geo: Geometry) -> int:
     return math.prod(geo.output_shape[2:])
 
 
+def _py(kernel):
+    """The Python function of a Numba kernel (itself when Numba's JIT is disabled), to ask a
+    small predicate from Python without compiling it."""
+    return getattr(kernel, "py_func", kernel)
+
+
 def _tiny(geo: Geometry) -> bool:
     """Whether the direct method's one-call path takes this problem (``_core.small_direct``:
     a few microseconds, the fastest way to run the smallest problems, W0 among them)."""
@@ -167,7 +173,7 @@ def _direct_tiles_pay(geo: Geometry) -> bool:
     _, w3, _, stride, dilation = _canonical(geo)
     return (
         geo.spec.ndim == 2
-        and tiled.py_func(*w3[3:], *stride[1:], *dilation[1:])
+        and _py(tiled)(*w3[3:], *stride[1:], *dilation[1:])
         and _output_plane(geo) >= SINGLE_DIRECT_MIN_POSITIONS
     )
 
@@ -301,7 +307,7 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
         from ._numba.direct import tiled
 
         rate = c["DIRECT_MACS_PER_S"]
-        if x3[2] == 1 and w3[2] == 1 and tiled.py_func(*w3[3:], *stride[1:], *dilation[1:]):
+        if x3[2] == 1 and w3[2] == 1 and _py(tiled)(*w3[3:], *stride[1:], *dilation[1:]):
             rate = c["DIRECT_TILE_MACS_PER_S"]  # the register tiles of 3x3 and 5x5 kernels
         return c["CALL_S"] + macs / rate
     if method is Method.DEPTHWISE:
