@@ -629,3 +629,21 @@ def test_backward_refuses() -> None:
     with _raises(TypeError, "conv2d_weight: expected weight_shape to be an integer, got "
                  "weight_shape=(3, 2, 3, 3.0)"):  # fmt: skip
         fastconv.conv2d_weight(x, (3, 2, 3, 3.0), np.ones((1, 3, 3, 3)))
+
+
+def test_both_gradients_share_gemm_where_grad_weight_takes_it() -> None:
+    """W9's rule: with both gradients asked for, grad_input follows grad_weight onto gemm (the
+    fused form); asked alone, grad_input takes the forward rule's choice (Winograd here)."""
+    from fastconv._spec import normalize_conv
+    from fastconv.algorithms import Method
+    from fastconv.grad import backward_methods
+
+    f4 = np.dtype("float32")
+    geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4, None, None,
+                         1, 1, 1, 1, "zeros")  # fmt: skip
+    (mi, why), (mw, _) = backward_methods(geo)
+    assert (mi, mw) == (Method.GEMM, Method.GEMM) and "one window matrix" in why
+    (mi, _), _ = backward_methods(geo, needs=frozenset({"input"}))
+    assert mi is Method.WINOGRAD
+    (mi, _), (mw, _) = backward_methods(geo, "direct")
+    assert (mi, mw) == (Method.DIRECT, Method.DIRECT)

@@ -638,9 +638,9 @@ def plan_conv(wl: Workload, x: np.ndarray, w: np.ndarray) -> tuple[str, str]:
     p = fastconv.plan(xc, wc, **kwargs)
     if not isinstance(wl, BackwardWorkload):
         return _name(p.method), p.reason
-    from fastconv._dispatch import choose_input_method, choose_weight_method
+    from fastconv.grad import backward_methods
 
-    (mi, ri), (mw, rw) = choose_input_method(p.geometry), choose_weight_method(p.geometry)
+    (mi, ri), (mw, rw) = backward_methods(p.geometry)
     method = _name(mi) if _name(mi) == _name(mw) else f"{_name(mi)}/{_name(mw)}"
     return method, f"grad_input: {_name(mi)} ({ri}); grad_weight: {_name(mw)} ({rw})"
 

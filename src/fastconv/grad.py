@@ -247,14 +247,28 @@ def _finish(a: np.ndarray, shape: tuple[int, ...], batched: bool, dtype: np.dtyp
 # the backward pass
 
 
-def _methods(geo: Geometry, method: str) -> tuple[Method, Method]:
-    """Algorithms for (grad_input, grad_weight) under ``method``."""
+def backward_methods(
+    geo: Geometry, method: str = "auto", needs: frozenset[str] = frozenset({"input", "weight"})
+) -> tuple[tuple[Method, str], tuple[Method, str]]:
+    """The algorithms (and reasons) of ``grad_input`` and ``grad_weight`` under ``method``.
+
+    Under ``"auto"``, when both gradients are asked for and ``grad_weight`` takes gemm,
+    ``grad_input`` takes gemm too, so that the fused form (one window matrix of
+    ``grad_output`` for both, stride 1) applies: on W9 (W4's backward) that ran in 28.4 ms
+    against 38.2 ms with Winograd for ``grad_input`` (``fastconv bench --check-choice``,
+    2026-11-25).
+    """
     if method != "auto":
         forced = Method(method)
         # a weight gradient is a correlation with a kernel as large as grad_output: gemm
         weight = forced if forced in (Method.DIRECT, Method.GEMM) else Method.GEMM
-        return forced, weight
-    return choose_input_method(geo)[0], choose_weight_method(geo)[0]
+        why = f"forced by method={method!r}"
+        return (forced, why), (weight, why if weight is forced else "gemm: " + why)
+    chosen_input, chosen_weight = choose_input_method(geo), choose_weight_method(geo)
+    if {"input", "weight"} <= needs and chosen_weight[0] is Method.GEMM:
+        if chosen_input[0] is not Method.GEMM:
+            chosen_input = (Method.GEMM, "both gradients from one window matrix of grad_output")
+    return chosen_input, chosen_weight
 
 
 def _backward(
@@ -285,12 +299,7 @@ def _backward(
     compute, result = compute_dtypes(g.dtype, *dtypes)
     lay = layout(geo)
     spec = geo.spec
-    method_input, method_weight = _methods(geo, method)
-    if method == "auto" and {"input", "weight"} <= needs and method_weight is Method.GEMM:
-        # both gradients from one window matrix of grad_output (where _fused_backward applies)
-        # beat a separate grad_input: W9 (W4's backward) 28.4 ms fused against 38.2 ms with
-        # Winograd for grad_input (fastconv bench --check-choice, 2026-11-25)
-        method_input = Method.GEMM
+    (method_input, _), (method_weight, _) = backward_methods(geo, method, needs)
     g3 = _canonical(g, lay.out_shape, compute)
 
     grad_input = grad_weight = grad_bias = None
