@@ -108,3 +108,24 @@ def test_plan_prints_method_reason_and_geometry() -> None:
     text = str(fastconv.plan(np.zeros((2, 3, 10, 10)), np.zeros((4, 3, 3, 3)), padding="same"))
     assert text.splitlines()[0].startswith("method: ")
     assert "padding=((1, 1), (1, 1))" in text and "output (2, 4, 10, 10)" in text
+
+
+def test_rates_measured_on_both_threads_scale_with_the_thread_count() -> None:
+    """GEMM and Winograd's products were measured on two threads: on one thread they take
+    twice as long, so W4 stays on Winograd (gemm took 28.6 ms there, Winograd 16.6 ms)."""
+    from fastconv._dispatch import COSTS, choose_method, predict
+    from fastconv._spec import normalize_conv
+    from fastconv._threads import num_threads, set_num_threads
+    from fastconv.algorithms import Method
+
+    f4 = np.dtype("float32")
+    geo = normalize_conv("conv2d", 2, (8, 64, 56, 56), f4, (64, 64, 3, 3), f4, None, None,
+                         1, 1, 1, 1, "zeros")  # fmt: skip
+    call = COSTS["CALL_S"][0]
+    one, two = predict(Method.GEMM, geo, 1), predict(Method.GEMM, geo, 2)
+    assert one - call == pytest.approx(2 * (two - call))
+    previous = set_num_threads(1)
+    try:
+        assert num_threads() == 1 and choose_method(geo)[0] is Method.WINOGRAD
+    finally:
+        set_num_threads(previous)

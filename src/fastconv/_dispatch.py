@@ -138,6 +138,9 @@ COSTS: dict[str, tuple[float, str]] = {
         "cost, one thread",
     ),
 }
+#: the threads of the machine that measured the rates of COSTS marked "both threads" (GEMM,
+#: Winograd's products); :func:`predict` scales them to the threads it predicts for
+COST_THREADS = 2
 GEMM_MIN_WORK = THRESHOLDS["GEMM_MIN_WORK"][0]
 SEPARABLE_MIN_TAPS = THRESHOLDS["SEPARABLE_MIN_TAPS"][0]
 WEIGHT_DIRECT_MIN_TAPS = THRESHOLDS["WEIGHT_DIRECT_MIN_TAPS"][0]
@@ -314,13 +317,15 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
         elements = math.prod(x3) + math.prod(o3)
         per_thread = elements * c["DEPTHWISE_S_PER_ELEMENT"] + macs / c["DEPTHWISE_MACS_PER_S"]
         return c["CALL_S"] + per_thread / threads
+    # GEMM_MACS_PER_S and WINOGRAD_MACS_PER_S were measured on COST_THREADS threads
+    share = threads / COST_THREADS
     if method is Method.GEMM:
-        return c["CALL_S"] + macs / c["GEMM_MACS_PER_S"]
+        return c["CALL_S"] + macs / (c["GEMM_MACS_PER_S"] * share)
     if method in (Method.WINOGRAD, Method.WINOGRAD_F2):
         m = 4 if method is Method.WINOGRAD else 2
         tiles = n_images * math.ceil(o3[3] / m) * math.ceil(o3[4] / m)
         per = c[f"WINOGRAD{m}_S_PER_TILE_CHANNEL"]
-        products = tiles * (m + 2) ** 2 * cg * og * groups / c["WINOGRAD_MACS_PER_S"]
+        products = tiles * (m + 2) ** 2 * cg * og * groups / (c["WINOGRAD_MACS_PER_S"] * share)
         return (
             c["CALL_S"] + c["WINOGRAD_CALL_S"] + products
             + tiles * (x3[1] + n_out) * per / threads
