@@ -103,13 +103,18 @@ Runner = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
 SMALL_DIRECT_MACS = 1 << 11
 
 
+def one_call_pays(geo: Geometry) -> bool:
+    """Whether a direct problem is small enough for the one call of :func:`one_call`: at most
+    :data:`SMALL_DIRECT_MACS` multiply-adds (the dispatcher keeps such problems on *direct*)."""
+    return math.prod(geo.output_shape) * math.prod(geo.weight_shape[1:]) <= SMALL_DIRECT_MACS
+
+
 def small_direct(geo: Geometry, method: Method, lay: Layout) -> Runner | None:
-    """The one-call runner of :func:`one_call` where it pays: the direct method on at most
-    :data:`SMALL_DIRECT_MACS` multiply-adds; else ``None`` (run :func:`conv_general`)."""
+    """The one-call runner of :func:`one_call` where it pays (:func:`one_call_pays`) for the
+    direct method; else ``None`` (run :func:`conv_general`)."""
     if method is not Method.DIRECT:
         return None
-    macs = math.prod(lay.out_shape) * math.prod(lay.w_shape[1:])
-    return one_call(geo, lay) if macs <= SMALL_DIRECT_MACS else None
+    return one_call(geo, lay) if one_call_pays(geo) else None
 
 
 def one_call(geo: Geometry, lay: Layout) -> Runner | None:

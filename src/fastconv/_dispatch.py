@@ -159,26 +159,20 @@ def _py(kernel):
     return getattr(kernel, "py_func", kernel)
 
 
-def _tiny(geo: Geometry) -> bool:
-    """Whether the direct method's one-call path takes this problem (``_core.small_direct``:
-    a few microseconds, the fastest way to run the smallest problems, W0 among them)."""
-    from ._core import SMALL_DIRECT_MACS
+def _tiles_serve(geo: Geometry) -> bool:
+    """Whether the direct method runs its register tiles here (a 2-D 3x3 or 5x5 kernel, unit
+    steps: ``_numba.direct.tiled``)."""
+    from ._numba.direct import tiled
 
-    return math.prod(geo.output_shape) * math.prod(geo.weight_shape[1:]) <= SMALL_DIRECT_MACS
+    x3, w3, _, stride, dilation = _canonical(geo)
+    return x3[2] == 1 and w3[2] == 1 and _py(tiled)(*w3[3:], *stride[1:], *dilation[1:])
 
 
 def _direct_tiles_pay(geo: Geometry) -> bool:
     """Whether the direct method's register tiles serve this one-channel problem and its
     planes are large enough for them to beat the depthwise kernel
     (:data:`SINGLE_DIRECT_MIN_POSITIONS`)."""
-    from ._numba.direct import tiled
-
-    _, w3, _, stride, dilation = _canonical(geo)
-    return (
-        geo.spec.ndim == 2
-        and _py(tiled)(*w3[3:], *stride[1:], *dilation[1:])
-        and _output_plane(geo) >= SINGLE_DIRECT_MIN_POSITIONS
-    )
+    return _tiles_serve(geo) and _output_plane(geo) >= SINGLE_DIRECT_MIN_POSITIONS
 
 
 def _rule(geo: Geometry) -> tuple[Method, str]:
@@ -199,6 +193,8 @@ def _rule(geo: Geometry) -> tuple[Method, str]:
     >>> _rule(geo)[1]
     'one filter per group: direct row accumulation'
     """
+    from ._core import one_call_pays
+
     per_group = geo.weight_shape[0] // geo.spec.groups
     window = math.prod(geo.weight_shape[1:])
     if geo.spec.groups > 1 and unsupported(Method.DEPTHWISE, geo) is None:
@@ -210,7 +206,7 @@ def _rule(geo: Geometry) -> tuple[Method, str]:
         per_group == 1
         and geo.weight_shape[1] == 1
         and not _direct_tiles_pay(geo)
-        and not _tiny(geo)
+        and not one_call_pays(geo)  # the smallest (W0): direct's one call, a few µs
     ):
         if unsupported(Method.DEPTHWISE, geo) is None:  # one channel in and out, 1-D or 2-D
             return Method.DEPTHWISE, (
@@ -300,18 +296,15 @@ def predict(method: Method, geo: Geometry, threads: int | None = None) -> float 
 
         threads = num_threads()
     c = {name: value for name, (value, _) in COSTS.items()}
-    x3, w3, o3, stride, dilation = _canonical(geo)
+    x3, w3, o3, _, _ = _canonical(geo)
     n_images, n_out = o3[:2]
     groups = geo.spec.groups
     cg, og = w3[1], n_out // groups
     positions = math.prod(o3[2:])
     macs = n_images * n_out * positions * cg * math.prod(w3[2:])
     if method is Method.DIRECT:
-        from ._numba.direct import tiled
-
-        rate = c["DIRECT_MACS_PER_S"]
-        if x3[2] == 1 and w3[2] == 1 and _py(tiled)(*w3[3:], *stride[1:], *dilation[1:]):
-            rate = c["DIRECT_TILE_MACS_PER_S"]  # the register tiles of 3x3 and 5x5 kernels
+        tiles = _tiles_serve(geo)  # the register tiles of 3x3 and 5x5 kernels
+        rate = c["DIRECT_TILE_MACS_PER_S" if tiles else "DIRECT_MACS_PER_S"]
         return c["CALL_S"] + macs / rate
     if method is Method.DEPTHWISE:
         elements = math.prod(x3) + math.prod(o3)
